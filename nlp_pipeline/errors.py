@@ -1,0 +1,28 @@
+"""Exceptions that name what was wrong and where."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class for errors the tool reports to users."""
+
+
+class ConfigError(PipelineError):
+    """A bad feeds.yaml or setting; the message names the file and the field."""
+
+
+class FetchError(PipelineError):
+    """A URL or file could not be fetched; the message names it."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class FeedParseError(PipelineError):
+    """A feed or page could not be parsed; the message names it."""
+
+
+class StoreError(PipelineError):
+    """The store could not be opened or written."""

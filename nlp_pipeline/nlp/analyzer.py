@@ -1,0 +1,233 @@
+"""The NLP stage: text in, `AnalysisResult` out. Knows nothing of feeds or the store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.nlp import entities as _entities  # noqa: F401  (registers the component)
+from nlp_pipeline.nlp.entities import FinancialEntityRecognizer
+from nlp_pipeline.nlp.sentiment import LexiconSentimentModel, SentimentModel
+from nlp_pipeline.nlp.themes import KeywordThemeClassifier, ThemeClassifier, load_taxonomy
+from nlp_pipeline.records import (
+    AnalysisResult,
+    EntityAnalysis,
+    Mention,
+    SentenceAnalysis,
+    Sentiment,
+    ThemeAnalysis,
+)
+
+MODELS_ENV_VAR = "NLP_PIPELINE_MODELS"
+MAX_TEXT_CHARS = 200_000  # longer inputs are analyzed up to here; the rest is not news text
+ANALYZER_VERSION = "1"
+
+
+def default_models_dir() -> Path:
+    """$NLP_PIPELINE_MODELS, else the `models/` folder of this checkout."""
+    env = os.environ.get(MODELS_ENV_VAR)
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    if not (path / "entities" / "aliases.yaml").is_file():
+        raise ConfigError(
+            f"models folder not found at {path} (set {MODELS_ENV_VAR} to the project's models/)"
+        )
+    return path
+
+
+@Language.component("newline_sentence_boundaries")
+def newline_sentence_boundaries(doc: Doc) -> Doc:
+    """A line break ends a sentence (headlines and list items carry no final period)."""
+    for token in doc[:-1]:
+        if token.is_space and "\n" in token.text:
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+def build_spacy_pipeline(models_dir: Path) -> Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("newline_sentence_boundaries")
+    nlp.add_pipe(
+        "financial_entities",
+        config={"aliases_path": str(models_dir / "entities" / "aliases.yaml")},
+    )
+    nlp.max_length = MAX_TEXT_CHARS + 1000
+    return nlp
+
+
+def _trimmed(span: Span) -> Span:
+    """The sentence without leading/trailing whitespace tokens (line breaks)."""
+    start, end = span.start, span.end
+    while start < end and span.doc[start].is_space:
+        start += 1
+    while end > start and span.doc[end - 1].is_space:
+        end -= 1
+    return span.doc[start:end]
+
+
+def _mean_sentiment(parts: Sequence[Sentiment]) -> Sentiment:
+    if not parts:
+        return Sentiment.neutral_default()
+    n = len(parts)
+    return Sentiment.from_probs(
+        round(sum(p.positive for p in parts) / n, 4),
+        round(sum(p.neutral for p in parts) / n, 4),
+        round(sum(p.negative for p in parts) / n, 4),
+    )
+
+
+class Analyzer:
+    """Sentences, linked entities, sentiment and themes for any text.
+
+    >>> analyzer = Analyzer()
+    >>> analyzer.tag("Comfort Systems USA (NYSE: FIX) raised its guidance.")["entities"][0]["id"]
+    'FIX'
+    """
+
+    def __init__(
+        self,
+        models_dir: Path | None = None,
+        themes_paths: Sequence[Path] = (),
+        sentiment_model: SentimentModel | None = None,
+        theme_classifier: ThemeClassifier | None = None,
+    ) -> None:
+        self.models_dir = models_dir or default_models_dir()
+        self.nlp = build_spacy_pipeline(self.models_dir)
+        recognizer = self.nlp.get_pipe("financial_entities")
+        assert isinstance(recognizer, FinancialEntityRecognizer)
+        self.recognizer = recognizer
+        self.sentiment = sentiment_model or LexiconSentimentModel(
+            self.models_dir / "sentiment" / "lexicon.yaml"
+        )
+        if theme_classifier is None:
+            themes, digest = load_taxonomy(
+                [self.models_dir / "themes" / "taxonomy.yaml", *themes_paths]
+            )
+            theme_classifier = KeywordThemeClassifier(themes, digest)
+        self.themes = theme_classifier
+        self.model_versions: dict[str, str] = {
+            "analyzer": ANALYZER_VERSION,
+            "spacy": f"blank-en+sentencizer/{spacy.__version__}",
+            "entities": recognizer.version,
+            "sentiment": self.sentiment.version,
+            "themes": self.themes.version,
+        }
+
+    @property
+    def version_key(self) -> str:
+        """One string naming every model that shaped a result (stored with each analysis)."""
+        return ";".join(f"{k}={v}" for k, v in sorted(self.model_versions.items()))
+
+    def analyze(self, text: str) -> AnalysisResult:
+        return next(self.analyze_many([text]))
+
+    def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[AnalysisResult]:
+        cleaned = (t[:MAX_TEXT_CHARS] if isinstance(t, str) else "" for t in texts)
+        for doc in self.nlp.pipe(cleaned, batch_size=batch_size):
+            yield self._analyze_doc(doc)
+
+    def tag(self, text: str) -> dict[str, Any]:
+        """The `nlp-pipeline tag` JSON for one text (DESIGN.md 3.1)."""
+        from nlp_pipeline.nlp.contract import to_contract
+
+        return to_contract(self.analyze(text))
+
+    def _analyze_doc(self, doc: Doc) -> AnalysisResult:
+        sents = [_trimmed(s) for s in doc.sents if s.text.strip()] if len(doc) else []
+        sentiments = self.sentiment.predict(
+            [[t.lower_ for t in s if not t.is_space] for s in sents]
+        )
+        theme_scores = self.themes.predict([s.text for s in sents])
+        sentences = [
+            SentenceAnalysis(
+                index=i,
+                start=s.start_char,
+                end=s.end_char,
+                text=s.text,
+                sentiment=sentiment,
+                themes=sorted(scores, key=lambda k: -scores[k]),
+            )
+            for i, (s, sentiment, scores) in enumerate(
+                zip(sents, sentiments, theme_scores, strict=True)
+            )
+        ]
+        mentions = self.recognizer.mentions(doc)
+        return AnalysisResult(
+            sentiment=_mean_sentiment(sentiments),
+            entities=self._aggregate_entities(mentions, sentences),
+            themes=self._aggregate_themes(theme_scores, sentences),
+            sentences=sentences,
+            model_versions=dict(self.model_versions),
+        )
+
+    @staticmethod
+    def _sentence_of(offset: int, sentences: Sequence[SentenceAnalysis]) -> int | None:
+        for sentence in sentences:
+            if sentence.start <= offset < sentence.end:
+                return sentence.index
+        return None
+
+    def _aggregate_entities(
+        self, mentions: Sequence[Mention], sentences: Sequence[SentenceAnalysis]
+    ) -> list[EntityAnalysis]:
+        grouped: dict[tuple[str, str], list[Mention]] = {}
+        for mention in mentions:
+            grouped.setdefault((mention.type, mention.id), []).append(mention)
+        if not grouped:
+            return []
+        most = max(len(group) for group in grouped.values())
+        out = []
+        for (etype, entity_id), group in grouped.items():
+            indices = {self._sentence_of(m.start, sentences) for m in group} - {None}
+            scores = [sentences[i].sentiment.score for i in sorted(indices)]  # type: ignore[index]
+            early = any(i is not None and i <= 1 for i in indices)
+            # Rule-based relevance: mention share, prominence (title/lead), repetition.
+            relevance = 0.5 * len(group) / most + 0.3 * early + 0.2 * min(1.0, len(group) / 3)
+            named = next((m for m in group if m.name), group[0])
+            exchange = next((m.exchange for m in group if m.exchange), None)
+            out.append(
+                EntityAnalysis(
+                    type=etype,  # type: ignore[arg-type]
+                    id=entity_id,
+                    name=named.name,
+                    exchange=exchange,
+                    mentions=len(group),
+                    relevance=round(relevance, 4),
+                    sentiment=round(sum(scores) / len(scores), 4) if scores else 0.0,
+                    spans=[(m.start, m.end) for m in group],
+                )
+            )
+        out.sort(key=lambda e: (-e.relevance, -e.mentions, e.type, e.id))
+        return out
+
+    def _aggregate_themes(
+        self, theme_scores: Sequence[dict[str, float]], sentences: Sequence[SentenceAnalysis]
+    ) -> list[ThemeAnalysis]:
+        evidence: dict[str, list[int]] = {}
+        for index, scores in enumerate(theme_scores):
+            for theme_id in scores:
+                evidence.setdefault(theme_id, []).append(index)
+        out = []
+        for theme_id, indices in evidence.items():
+            # Noisy-OR of the evidence sentences' confidences.
+            miss = 1.0
+            for i in indices:
+                miss *= 1.0 - theme_scores[i][theme_id]
+            tone = [sentences[i].sentiment.score for i in indices]
+            out.append(
+                ThemeAnalysis(
+                    id=theme_id,
+                    score=round(1.0 - miss, 4),
+                    sentiment=round(sum(tone) / len(tone), 4),
+                    evidence=indices,
+                )
+            )
+        out.sort(key=lambda t: (-t.score, -len(t.evidence), t.id))
+        return out
