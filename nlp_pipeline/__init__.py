@@ -17,5 +17,13 @@ from nlp_pipeline.config import Config, FeedConfig, load_config
 from nlp_pipeline.nlp import Analyzer, to_contract
 from nlp_pipeline.store import Store
 
-__all__ = ["Analyzer", "Config", "FeedConfig", "Store", "__version__", "load_config", "runner",
-           "to_contract"]
+__all__ = [
+    "Analyzer",
+    "Config",
+    "FeedConfig",
+    "Store",
+    "__version__",
+    "load_config",
+    "runner",
+    "to_contract",
+]

@@ -29,16 +29,26 @@ def _table(frame: pd.DataFrame, out: TextIO, empty: str = "(nothing yet)") -> No
         if pd.api.types.is_datetime64_any_dtype(shown[column]):
             times = shown[column].dropna()
             whole_days = bool((times == times.dt.normalize()).all())
-            shown[column] = shown[column].dt.strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M")
+            shown[column] = shown[column].dt.strftime(
+                "%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M"
+            )
     text = shown.to_string(index=False, na_rep="-", max_colwidth=60)
     print("\n".join("  " + line for line in text.splitlines()), file=out)
 
 
 def _print_reports(reports: Sequence[FeedReport], out: TextIO) -> None:
     frame = pd.DataFrame(
-        [{"feed": r.feed_id, "new": r.new, "near_dup": r.near_duplicate,
-          "already_stored": r.already_stored, "failed": r.failed,
-          "note": "not modified" if r.not_modified else ""} for r in reports]
+        [
+            {
+                "feed": r.feed_id,
+                "new": r.new,
+                "near_dup": r.near_duplicate,
+                "already_stored": r.already_stored,
+                "failed": r.failed,
+                "note": "not modified" if r.not_modified else "",
+            }
+            for r in reports
+        ]
     )
     print("Articles per feed (near_dup: new copies of a stored story):", file=out)
     _table(frame, out)
@@ -80,10 +90,14 @@ def _analyzer(args: argparse.Namespace) -> Analyzer:
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     config, analyzer = _config(args), _analyzer(args)
     with Store(_db(args)) as store:
-        result = runner.run(config, store, analyzer, args.feeds, progress=not args.quiet,
-                            window_days=args.window)
-    print(f"Run {result.run_id}: {result.status}; {result.analyzed} articles analyzed "
-          f"into {_db(args)}", file=out)
+        result = runner.run(
+            config, store, analyzer, args.feeds, progress=not args.quiet, window_days=args.window
+        )
+    print(
+        f"Run {result.run_id}: {result.status}; {result.analyzed} articles analyzed "
+        f"into {_db(args)}",
+        file=out,
+    )
     _print_reports(result.reports, out)
     for warning in result.warnings[:10]:
         print(f"  warning: {warning}", file=sys.stderr)
@@ -112,8 +126,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     analyzer = _analyzer(args)
     with Store(_db(args)) as store:
         run_id = store.start_run("analyze", [], analyzer.version_key)
-        count = runner.analyze(store, analyzer, run_id, reanalyze=args.all,
-                               progress=not args.quiet)
+        count = runner.analyze(store, analyzer, run_id, reanalyze=args.all, progress=not args.quiet)
         store.finish_run(run_id, [], count)
     print(f"{count} articles analyzed with {analyzer.version_key}", file=out)
     return 0
@@ -138,7 +151,9 @@ def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
                 try:
                     record: Any = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise PipelineError(f"{args.file or '-'} line {number}: bad JSON: {exc}") from None
+                    raise PipelineError(
+                        f"{args.file or '-'} line {number}: bad JSON: {exc}"
+                    ) from None
                 text = record.get("text", "") if isinstance(record, dict) else ""
                 if not isinstance(text, str):
                     raise PipelineError(f"{args.file or '-'} line {number}: 'text' is not a string")
@@ -157,8 +172,11 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
         frame["period"] = frame["period"].astype(str)
         print(frame.to_json(orient="records", indent=1), file=out)
     else:
-        print(f"Themes in stories mentioning {args.ticker.upper()} by "
-              f"{FREQUENCIES[args.freq.upper()]} (share of its stories; tone -1..1):", file=out)
+        print(
+            f"Themes in stories mentioning {args.ticker.upper()} by "
+            f"{FREQUENCIES[args.freq.upper()]} (share of its stories; tone -1..1):",
+            file=out,
+        )
         _table(frame, out, f"no stories mention {args.ticker.upper()}")
     return 0
 
@@ -186,9 +204,17 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
     if args.action == "list":
         frame = pd.DataFrame(
-            [{"id": f.id, "kind": f.kind, "every": f"{f.poll_interval_s // 60}m",
-              "full_text": f.full_text, "enabled": f.enabled, "url": f.url}
-             for f in config.feeds]
+            [
+                {
+                    "id": f.id,
+                    "kind": f.kind,
+                    "every": f"{f.poll_interval_s // 60}m",
+                    "full_text": f.full_text,
+                    "enabled": f.enabled,
+                    "url": f.url,
+                }
+                for f in config.feeds
+            ]
         )
         _table(frame, out)
         return 0
@@ -203,12 +229,18 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="DuckDB store file (default: $NLP_PIPELINE_DB or "
-                        "./nlp_pipeline.duckdb)")
-    common.add_argument("--config", help="feeds file (default: $NLP_PIPELINE_FEEDS or "
-                        "./feeds.yaml)")
-    common.add_argument("--themes", action="append", metavar="YAML",
-                        help="extra theme definitions (same shape as models/themes/taxonomy.yaml)")
+    common.add_argument(
+        "--db", help="DuckDB store file (default: $NLP_PIPELINE_DB or ./nlp_pipeline.duckdb)"
+    )
+    common.add_argument(
+        "--config", help="feeds file (default: $NLP_PIPELINE_FEEDS or ./feeds.yaml)"
+    )
+    common.add_argument(
+        "--themes",
+        action="append",
+        metavar="YAML",
+        help="extra theme definitions (same shape as models/themes/taxonomy.yaml)",
+    )
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     parser = argparse.ArgumentParser(
@@ -221,30 +253,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[common], help="ingest, analyze and store; print a summary")
     p.add_argument("--feeds", nargs="+", metavar="ID", help="feed ids (default: every enabled)")
-    p.add_argument("--window", type=int, default=runner.DEFAULT_WINDOW_DAYS, metavar="DAYS",
-                   help="summary window in days (default %(default)s)")
+    p.add_argument(
+        "--window",
+        type=int,
+        default=runner.DEFAULT_WINDOW_DAYS,
+        metavar="DAYS",
+        help="summary window in days (default %(default)s)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("ingest", parents=[common], help="poll feeds and store new articles")
     p.add_argument("--feeds", nargs="+", metavar="ID")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("analyze", parents=[common],
-                       help="analyze stored articles not yet analyzed by the current models")
+    p = sub.add_parser(
+        "analyze",
+        parents=[common],
+        help="analyze stored articles not yet analyzed by the current models",
+    )
     p.add_argument("--all", action="store_true", help="re-analyze every article")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("tag", parents=[common], help="print contract JSON for text")
     p.add_argument("file", nargs="?", help="text file, or - for standard input (default)")
-    p.add_argument("--jsonl", action="store_true",
-                   help="one text per line (plain, or JSON with a 'text' field); JSON per line out")
+    p.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one text per line (plain, or JSON with a 'text' field); JSON per line out",
+    )
     p.set_defaults(func=cmd_tag)
 
     p = sub.add_parser("trends", parents=[common], help="themes around a ticker over time")
     p.add_argument("--ticker", required=True, help="ticker or other entity id (FIX, RUT, OBBBA)")
     p.add_argument("--theme", help="only this theme id")
-    p.add_argument("--freq", default="W", choices=sorted(FREQUENCIES) + [f.lower() for f in
-                   FREQUENCIES], help="D, W, M or Q (default W)")
+    p.add_argument(
+        "--freq",
+        default="W",
+        choices=sorted(FREQUENCIES) + [f.lower() for f in FREQUENCIES],
+        help="D, W, M or Q (default W)",
+    )
     p.add_argument("--format", default="table", choices=["table", "csv", "json"])
     p.set_defaults(func=cmd_trends)
 

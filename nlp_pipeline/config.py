@@ -112,8 +112,19 @@ def _resolve_url(raw: str, base_dir: Path) -> str:
 def _feed_from_mapping(raw: Any, index: int, base_dir: Path, source: str) -> FeedConfig:
     where = f"{source}: feeds[{index}]"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping with id, url, kind, got {type(raw).__name__}")
-    unknown = set(raw) - {"id", "url", "kind", "name", "poll_interval", "full_text", "enabled", "tags"}
+        raise ConfigError(
+            f"{where}: expected a mapping with id, url, kind, got {type(raw).__name__}"
+        )
+    unknown = set(raw) - {
+        "id",
+        "url",
+        "kind",
+        "name",
+        "poll_interval",
+        "full_text",
+        "enabled",
+        "tags",
+    }
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     feed_id = raw.get("id")
@@ -193,9 +204,7 @@ def load_config(path: str | Path) -> Config:
     if unknown:
         raise ConfigError(f"{path}: unknown top-level field(s) {', '.join(sorted(unknown))}")
     base_dir = path.resolve().parent
-    feeds = [
-        _feed_from_mapping(raw, i, base_dir, str(path)) for i, raw in enumerate(data["feeds"])
-    ]
+    feeds = [_feed_from_mapping(raw, i, base_dir, str(path)) for i, raw in enumerate(data["feeds"])]
     seen: set[str] = set()
     for feed in feeds:
         if feed.id in seen:

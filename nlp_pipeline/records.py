@@ -60,8 +60,13 @@ class Sentiment:
 
     @staticmethod
     def from_probs(positive: float, neutral: float, negative: float) -> Sentiment:
-        probs = {"positive": positive, "neutral": neutral, "negative": negative}
-        label: SentimentLabel = max(probs, key=probs.__getitem__)  # type: ignore[assignment]
+        label: SentimentLabel  # the most probable; ties go to positive, then neutral
+        if positive >= neutral and positive >= negative:
+            label = "positive"
+        elif neutral >= negative:
+            label = "neutral"
+        else:
+            label = "negative"
         return Sentiment(label, positive, neutral, negative)
 
     @staticmethod

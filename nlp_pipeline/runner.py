@@ -54,8 +54,13 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _ingest_feed(
-    feed: FeedConfig, store: Store, ingestor: Ingestor, run_id: str,
-    index: NearDuplicateIndex, progress: bool, warnings: list[str],
+    feed: FeedConfig,
+    store: Store,
+    ingestor: Ingestor,
+    run_id: str,
+    index: NearDuplicateIndex,
+    progress: bool,
+    warnings: list[str],
 ) -> FeedReport:
     report = FeedReport(feed.id)
     state = store.feed_state(feed.id) or {}
@@ -81,8 +86,14 @@ def _ingest_feed(
             seen_in_feed.add(key)
             entries.append((key, entry))
     known = store.known_article_ids([key for key, _ in entries])
-    bar = tqdm(entries, desc=f"ingest {feed.id}", unit="article", file=sys.stderr,
-               disable=None if progress else True, leave=False)
+    bar = tqdm(
+        entries,
+        desc=f"ingest {feed.id}",
+        unit="article",
+        file=sys.stderr,
+        disable=None if progress else True,
+        leave=False,
+    )
     for key, entry in bar:
         if key in known:
             report.already_stored += 1
@@ -108,15 +119,22 @@ def _ingest_feed(
     # Only trust the feed's validators once every entry it listed is stored, so that a
     # conditional GET never hides entries that failed this time.
     store.update_feed_state(
-        feed.id, feed.url, etag=poll.etag, last_modified=poll.last_modified,
+        feed.id,
+        feed.url,
+        etag=poll.etag,
+        last_modified=poll.last_modified,
         keep_validators=report.failed > 0,
     )
     return report
 
 
 def ingest(
-    config: Config, store: Store, feed_ids: Sequence[str] | None = None,
-    run_id: str | None = None, ingestor: Ingestor | None = None, progress: bool = True,
+    config: Config,
+    store: Store,
+    feed_ids: Sequence[str] | None = None,
+    run_id: str | None = None,
+    ingestor: Ingestor | None = None,
+    progress: bool = True,
 ) -> tuple[list[FeedReport], list[str]]:
     """Poll the feeds and store new articles. Returns per-feed reports and warnings."""
     feeds = config.select(list(feed_ids) if feed_ids else None)
@@ -133,8 +151,12 @@ def ingest(
 
 
 def analyze(
-    store: Store, analyzer: Analyzer, run_id: str | None = None,
-    reanalyze: bool = False, progress: bool = True, batch_size: int = 32,
+    store: Store,
+    analyzer: Analyzer,
+    run_id: str | None = None,
+    reanalyze: bool = False,
+    progress: bool = True,
+    batch_size: int = 32,
 ) -> int:
     """Analyze every article whose stored analysis is missing or by other model versions."""
     key = analyzer.version_key
@@ -143,8 +165,15 @@ def analyze(
         return 0
     documents = (document for _, document in pending)
     results = analyzer.analyze_many(documents, batch_size=batch_size)
-    bar = tqdm(zip(pending, results, strict=True), total=len(pending), desc="analyze",
-               unit="article", file=sys.stderr, disable=None if progress else True, leave=False)
+    bar = tqdm(
+        zip(pending, results, strict=True),
+        total=len(pending),
+        desc="analyze",
+        unit="article",
+        file=sys.stderr,
+        disable=None if progress else True,
+        leave=False,
+    )
     for (article_key, _), result in bar:
         store.save_analysis(article_key, result, key, run_id)
     return len(pending)
@@ -170,8 +199,12 @@ def summarize(store: Store, window_days: int = DEFAULT_WINDOW_DAYS) -> Summary:
 
 
 def run(
-    config: Config, store: Store, analyzer: Analyzer, feed_ids: Sequence[str] | None = None,
-    ingestor: Ingestor | None = None, progress: bool = True,
+    config: Config,
+    store: Store,
+    analyzer: Analyzer,
+    feed_ids: Sequence[str] | None = None,
+    ingestor: Ingestor | None = None,
+    progress: bool = True,
     window_days: int = DEFAULT_WINDOW_DAYS,
 ) -> RunResult:
     """Ingest, analyze, store, summarize: the main job."""

@@ -57,7 +57,7 @@ def local_server() -> Iterator[LocalServer]:
     requests: list[tuple[str, dict[str, str]]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        def do_GET(self) -> None:
             requests.append((self.path, dict(self.headers.items())))
             route = routes.get(self.path, Route(404, b"not found"))
             if callable(route):

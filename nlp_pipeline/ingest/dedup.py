@@ -32,12 +32,17 @@ def canonical_url(url: str) -> str:
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else (
-        f"{host}:{port}"
+    netloc = (
+        host
+        if port is None or (scheme, port) in (("http", 80), ("https", 443))
+        else (f"{host}:{port}")
     )
     query = urlencode(
-        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-               if not _TRACKING_PARAMS.match(k))
+        sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        )
     )
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
@@ -60,12 +65,17 @@ def minhash(text: str) -> list[int]:
     if not words:
         return []
     shingles = {" ".join(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    hashes = np.fromiter(
-        (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-         for s in shingles),
-        dtype=np.uint64,
-        count=len(shingles),
-    ) % _MERSENNE
+    hashes = (
+        np.fromiter(
+            (
+                int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+                for s in shingles
+            ),
+            dtype=np.uint64,
+            count=len(shingles),
+        )
+        % _MERSENNE
+    )
     # Universal hashing (a*x + b) mod p, computed with wrap-around; fine for signatures.
     with np.errstate(over="ignore"):
         permuted = (_A[:, None] * hashes[None, :] + _B[:, None]) % _MERSENNE

@@ -43,13 +43,16 @@ def decode_text(content: bytes, charset: str | None) -> str:
         return str(best) if best is not None else content.decode("latin-1")
 
 
-def extract_page(content: bytes, url: str, content_type: str = "", charset: str | None = None
-                 ) -> ExtractedPage:
+def extract_page(
+    content: bytes, url: str, content_type: str = "", charset: str | None = None
+) -> ExtractedPage:
     """The main text of an HTML page, or the page itself when it is plain text."""
     if not content.strip():
         raise FeedParseError(f"{url}: empty page")
     if not content_type.startswith(_TEXT_TYPES) or looks_binary(content):
-        raise FeedParseError(f"{url}: binary payload ({content_type or 'unknown type'}), not a page")
+        raise FeedParseError(
+            f"{url}: binary payload ({content_type or 'unknown type'}), not a page"
+        )
     if content_type == "text/plain":
         return ExtractedPage(text=decode_text(content, charset).strip())
     html = decode_text(content, charset)

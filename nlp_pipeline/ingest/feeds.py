@@ -105,7 +105,9 @@ def _parse_iso(value: str | None) -> datetime | None:
 
 def parse_sitemap(content: bytes, feed_id: str, base_url: str) -> ParsedFeed:
     """A (news) sitemap `urlset`, or a `sitemapindex` whose children are returned to fetch."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, recover=False, huge_tree=False
+    )
     try:
         root = etree.fromstring(content, parser=parser)
     except etree.XMLSyntaxError as exc:

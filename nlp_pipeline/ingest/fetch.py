@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
+from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
@@ -75,7 +76,7 @@ class _GuardedRedirectHandler(urllib.request.HTTPRedirectHandler):
         fp: IO[bytes],
         code: int,
         msg: str,
-        headers: Message,
+        headers: HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
         parts = urlsplit(newurl)
@@ -183,7 +184,7 @@ class Fetcher:
             self._sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        delay = self.settings.backoff_base_s * (2**attempt)
+        delay = self.settings.backoff_base_s * 2.0**attempt
         if retry_after:
             parsed = _parse_retry_after(retry_after)
             if parsed is not None:
@@ -239,7 +240,7 @@ def _parse_retry_after(value: str) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return when.timestamp() - time.time()
+    return float(when.timestamp() - time.time())
 
 
 def _guess_file_type(path: Path) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy import about as spacy_about
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -114,7 +115,7 @@ class Analyzer:
         self.themes = theme_classifier
         self.model_versions: dict[str, str] = {
             "analyzer": ANALYZER_VERSION,
-            "spacy": f"blank-en+sentencizer/{spacy.__version__}",
+            "spacy": f"blank-en+sentencizer/{spacy_about.__version__}",
             "entities": recognizer.version,
             "sentiment": self.sentiment.version,
             "themes": self.themes.version,
@@ -185,9 +186,11 @@ class Analyzer:
         most = max(len(group) for group in grouped.values())
         out = []
         for (etype, entity_id), group in grouped.items():
-            indices = {self._sentence_of(m.start, sentences) for m in group} - {None}
-            scores = [sentences[i].sentiment.score for i in sorted(indices)]  # type: ignore[index]
-            early = any(i is not None and i <= 1 for i in indices)
+            indices = sorted(
+                {i for m in group if (i := self._sentence_of(m.start, sentences)) is not None}
+            )
+            scores = [sentences[i].sentiment.score for i in indices]
+            early = any(i <= 1 for i in indices)
             # Rule-based relevance: mention share, prominence (title/lead), repetition.
             relevance = 0.5 * len(group) / most + 0.3 * early + 0.2 * min(1.0, len(group) / 3)
             named = next((m for m in group if m.name), group[0])

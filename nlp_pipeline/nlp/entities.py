@@ -28,16 +28,30 @@ SPAN_KEY = "fin_entities"
 COMPONENT_VERSION = "rules-1"
 
 _EXCHANGES = {
-    "NYSE": "NYSE", "NASDAQ": "NASDAQ", "NASDAQGS": "NASDAQ", "NASDAQGM": "NASDAQ",
-    "NASDAQCM": "NASDAQ", "NYSE AMERICAN": "NYSEAMERICAN", "NYSE MKT": "NYSEAMERICAN",
-    "AMEX": "NYSEAMERICAN", "NYSE ARCA": "NYSEARCA", "NYSEARCA": "NYSEARCA", "CBOE": "CBOE",
-    "BATS": "CBOE", "OTC": "OTC", "OTCQX": "OTC", "OTCQB": "OTC", "TSX": "TSX", "LSE": "LSE",
+    "NYSE": "NYSE",
+    "NASDAQ": "NASDAQ",
+    "NASDAQGS": "NASDAQ",
+    "NASDAQGM": "NASDAQ",
+    "NASDAQCM": "NASDAQ",
+    "NYSE AMERICAN": "NYSEAMERICAN",
+    "NYSE MKT": "NYSEAMERICAN",
+    "AMEX": "NYSEAMERICAN",
+    "NYSE ARCA": "NYSEARCA",
+    "NYSEARCA": "NYSEARCA",
+    "CBOE": "CBOE",
+    "BATS": "CBOE",
+    "OTC": "OTC",
+    "OTCQX": "OTC",
+    "OTCQB": "OTC",
+    "TSX": "TSX",
+    "LSE": "LSE",
 }
 _RIC_EXCHANGES = {"N": "NYSE", "O": "NASDAQ", "OQ": "NASDAQ", "A": "NYSEAMERICAN", "P": "NYSEARCA"}
 _SYMBOL = r"[A-Z]{1,5}(?:[.\-/][A-Z]{1,2})?"
 _EXCHANGE_TAG = re.compile(
     r"\(\s*(?P<exchange>NYSE American|NYSE MKT|NYSE Arca|NYSEArca|NYSE|NASDAQ(?:GS|GM|CM)?|Nasdaq"
-    r"(?:GS|GM|CM)?|AMEX|Cboe|CBOE|BATS|OTCQX|OTCQB|OTC|TSX|LSE)\s*:\s*(?P<symbol>" + _SYMBOL
+    r"(?:GS|GM|CM)?|AMEX|Cboe|CBOE|BATS|OTCQX|OTCQB|OTC|TSX|LSE)\s*:\s*(?P<symbol>"
+    + _SYMBOL
     + r")\s*\)"
 )
 _RIC = re.compile(r"\(\s*(?P<symbol>[A-Z]{1,5})\.(?P<suffix>OQ|N|O|A|P)\s*\)")
@@ -84,8 +98,9 @@ class AliasTable:
                 entity_id = str(item["id"])
                 if etype == "TICKER":
                     entity_id = normalize_symbol(entity_id)
-                record = EntityRecord(etype, entity_id, str(item.get("name", entity_id)),
-                                      item.get("exchange"))
+                record = EntityRecord(
+                    etype, entity_id, str(item.get("name", entity_id)), item.get("exchange")
+                )
                 self.entities[(etype, entity_id)] = record
                 case_sensitive = bool(item.get("case_sensitive", True))
                 for alias in item.get("aliases", []) or []:
@@ -111,9 +126,12 @@ class FinancialEntityRecognizer:
             matcher = self._exact if case_sensitive else self._lower
             matcher.add(label, [nlp.make_doc(a) for a in aliases])
         self._bare = {
-            entity_id for (etype, entity_id) in table.entities
-            if etype == "TICKER" and len(entity_id) >= _BARE_MIN_LEN
-            and entity_id not in _BARE_STOPLIST and entity_id.isalpha()
+            entity_id
+            for (etype, entity_id) in table.entities
+            if etype == "TICKER"
+            and len(entity_id) >= _BARE_MIN_LEN
+            and entity_id not in _BARE_STOPLIST
+            and entity_id.isalpha()
         }
 
     def __call__(self, doc: Doc) -> Doc:
@@ -180,13 +198,13 @@ class FinancialEntityRecognizer:
         extra: list[Span] = []
         for name, symbol in learned.items():
             for match in re.finditer(re.escape(name), doc.text):
-                span = doc.char_span(match.start(), match.end())
-                if span is None or taken.intersection(range(span.start, span.end)):
+                found = doc.char_span(match.start(), match.end())
+                if found is None or taken.intersection(range(found.start, found.end)):
                     continue
-                new = Span(doc, span.start, span.end, label="TICKER", kb_id=symbol)
+                new = Span(doc, found.start, found.end, label="TICKER", kb_id=symbol)
                 new._.set("name", name)
                 extra.append(new)
-                taken.update(range(span.start, span.end))
+                taken.update(range(found.start, found.end))
         return sorted(spans + extra, key=lambda s: s.start)
 
     def mentions(self, doc: Doc) -> list[Mention]:
@@ -198,14 +216,25 @@ class FinancialEntityRecognizer:
             record = self.table.entities.get((etype, entity_id))
             exchange = span._.get("exchange") or (record.exchange if record else None)
             name = record.name if record else (span._.get("name") or "")
-            mention = Mention(etype, entity_id, span.start_char, span.end_char, span.text,  # type: ignore[arg-type]
-                              name, exchange)
+            mention = Mention(
+                etype, entity_id, span.start_char, span.end_char, span.text, name, exchange
+            )
             previous = out[-1] if out else None
-            if (previous is not None and previous.id == entity_id and previous.type == etype
-                    and not doc.text[previous.end : mention.start].strip()):
-                out[-1] = Mention(etype, entity_id, previous.start, mention.end,  # type: ignore[arg-type]
-                                  doc.text[previous.start : mention.end], name or previous.name,
-                                  exchange or previous.exchange)
+            if (
+                previous is not None
+                and previous.id == entity_id
+                and previous.type == etype
+                and not doc.text[previous.end : mention.start].strip()
+            ):
+                out[-1] = Mention(
+                    etype,
+                    entity_id,
+                    previous.start,
+                    mention.end,
+                    doc.text[previous.start : mention.end],
+                    name or previous.name,
+                    exchange or previous.exchange,
+                )
                 continue
             out.append(mention)
         return out

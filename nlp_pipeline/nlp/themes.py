@@ -56,7 +56,9 @@ def load_taxonomy(paths: Sequence[Path]) -> tuple[list[Theme], str]:
                 try:
                     re.compile(str(keyword))
                 except re.error as exc:
-                    raise ConfigError(f"{where} ({theme_id}): bad keyword {keyword!r}: {exc}") from None
+                    raise ConfigError(
+                        f"{where} ({theme_id}): bad keyword {keyword!r}: {exc}"
+                    ) from None
             themes[theme_id] = Theme(
                 theme_id,
                 str(item.get("name", theme_id)),

@@ -40,7 +40,9 @@ class Store:
             if self.read_only:
                 if self.path != ":memory:" and not Path(self.path).exists():
                     raise StoreError(f"no store at {self.path} (run `nlp-pipeline run` first)")
-                config = {"enable_external_access": False} if sandboxed else {}
+                config: dict[str, str | bool | int | float | list[str]] = (
+                    {"enable_external_access": False} if sandboxed else {}
+                )
                 self.con = duckdb.connect(self.path, read_only=True, config=config)
             else:
                 if self.path != ":memory:":
@@ -99,10 +101,18 @@ class Store:
             con.execute(
                 "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    article.article_id, article.feed_id, article.url, article.title,
-                    article.text, article.summary, article.author, article.published,
-                    article.fetched_at, article.content_hash,
-                    article.cluster_id or article.article_id, article.minhash,
+                    article.article_id,
+                    article.feed_id,
+                    article.url,
+                    article.title,
+                    article.text,
+                    article.summary,
+                    article.author,
+                    article.published,
+                    article.fetched_at,
+                    article.content_hash,
+                    article.cluster_id or article.article_id,
+                    article.minhash,
                 ],
             )
         return True
@@ -130,28 +140,66 @@ class Store:
                 con.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
             con.execute(
                 "INSERT INTO analyses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [article_id, version_key, run_id, datetime.now(UTC), s.label, s.score,
-                 s.positive, s.neutral, s.negative, len(result.sentences)],
+                [
+                    article_id,
+                    version_key,
+                    run_id,
+                    datetime.now(UTC),
+                    s.label,
+                    s.score,
+                    s.positive,
+                    s.neutral,
+                    s.negative,
+                    len(result.sentences),
+                ],
             )
             if result.sentences:
                 con.executemany(
                     "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[article_id, x.index, x.start, x.end, x.text, x.sentiment.label,
-                      x.sentiment.score, x.sentiment.positive, x.sentiment.neutral,
-                      x.sentiment.negative, x.themes, version_key] for x in result.sentences],
+                    [
+                        [
+                            article_id,
+                            x.index,
+                            x.start,
+                            x.end,
+                            x.text,
+                            x.sentiment.label,
+                            x.sentiment.score,
+                            x.sentiment.positive,
+                            x.sentiment.neutral,
+                            x.sentiment.negative,
+                            x.themes,
+                            version_key,
+                        ]
+                        for x in result.sentences
+                    ],
                 )
             if result.entities:
                 con.executemany(
                     "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[article_id, e.type, e.id, e.name or None, e.exchange, e.mentions,
-                      e.relevance, e.sentiment, [list(span) for span in e.spans], version_key]
-                     for e in result.entities],
+                    [
+                        [
+                            article_id,
+                            e.type,
+                            e.id,
+                            e.name or None,
+                            e.exchange,
+                            e.mentions,
+                            e.relevance,
+                            e.sentiment,
+                            [list(span) for span in e.spans],
+                            version_key,
+                        ]
+                        for e in result.entities
+                    ],
                 )
             if result.themes:
                 con.executemany(
                     "INSERT INTO article_themes VALUES (?, ?, ?, ?, ?, ?)",
-                    [[article_id, t.id, t.score, t.sentiment, t.evidence, version_key]
-                     for t in result.themes],
+                    [
+                        [article_id, t.id, t.score, t.sentiment, t.evidence, version_key]
+                        for t in result.themes
+                    ],
                 )
 
     # -- feeds and runs ------------------------------------------------------------------------
@@ -164,8 +212,14 @@ class Store:
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def update_feed_state(
-        self, feed_id: str, url: str, *, error: str | None = None,
-        etag: str | None = None, last_modified: str | None = None, keep_validators: bool = True,
+        self,
+        feed_id: str,
+        url: str,
+        *,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        keep_validators: bool = True,
     ) -> None:
         """Record a poll. Validators (ETag/Last-Modified) are only replaced on success."""
         now = datetime.now(UTC)
@@ -219,9 +273,16 @@ class Store:
                 "UPDATE runs SET finished_at = ?, status = ?, articles_new = ?, "
                 "near_duplicates = ?, already_stored = ?, failed = ?, analyzed = ? "
                 "WHERE run_id = ?",
-                [datetime.now(UTC), status, sum(r.new for r in reports),
-                 sum(r.near_duplicate for r in reports), sum(r.already_stored for r in reports),
-                 failed, analyzed, run_id],
+                [
+                    datetime.now(UTC),
+                    status,
+                    sum(r.new for r in reports),
+                    sum(r.near_duplicate for r in reports),
+                    sum(r.already_stored for r in reports),
+                    failed,
+                    analyzed,
+                    run_id,
+                ],
             )
         return status
 
@@ -235,11 +296,15 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         tables = ("articles", "analyses", "sentences", "article_entities", "article_themes")
-        return {t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+        return {t: int(self._scalar(f"SELECT count(*) FROM {t}")) for t in tables}
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.con.execute(sql, list(params)).fetchone()
+        return row[0] if row else None
 
     def latest_date(self) -> datetime | None:
-        row = self.con.execute(f"SELECT max({_WHEN}) FROM articles a").fetchone()
-        return row[0] if row else None
+        latest: datetime | None = self._scalar(f"SELECT max({_WHEN}) FROM articles a")
+        return latest
 
     def top_entities(
         self, types: Sequence[str], start: datetime, end: datetime, limit: int = 10
@@ -320,17 +385,19 @@ class Store:
         entities = (
             "list({'type': e.entity_type, 'id': e.entity_id, 'relevance': e.relevance, "
             "'sentiment': e.sentiment} ORDER BY e.relevance DESC)"
-            if nested else "string_agg(e.entity_type || ':' || e.entity_id, ';' "
-            "ORDER BY e.relevance DESC)"
+            if nested
+            else "string_agg(e.entity_type || ':' || e.entity_id, ';' ORDER BY e.relevance DESC)"
         )
         themes = (
             "list({'id': t.theme_id, 'score': t.score, 'sentiment': t.sentiment} "
             "ORDER BY t.score DESC)"
-            if nested else "string_agg(t.theme_id, ';' ORDER BY t.score DESC)"
+            if nested
+            else "string_agg(t.theme_id, ';' ORDER BY t.score DESC)"
         )
         tickers = (
             "list(e.entity_id ORDER BY e.relevance DESC) FILTER (WHERE e.entity_type = 'TICKER')"
-            if nested else "string_agg(e.entity_id, ';' ORDER BY e.relevance DESC) "
+            if nested
+            else "string_agg(e.entity_id, ';' ORDER BY e.relevance DESC) "
             "FILTER (WHERE e.entity_type = 'TICKER')"
         )
         sql = f"""
@@ -345,12 +412,15 @@ class Store:
             FROM articles a LEFT JOIN analyses n USING (article_id)
             LEFT JOIN ent USING (article_id) LEFT JOIN th USING (article_id)
             ORDER BY {_WHEN}, a.article_id"""
-        options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER true",
-                   "jsonl": "FORMAT json"}[fmt]
+        options = {
+            "parquet": "FORMAT parquet",
+            "csv": "FORMAT csv, HEADER true",
+            "jsonl": "FORMAT json",
+        }[fmt]
         out.parent.mkdir(parents=True, exist_ok=True)
         target = str(out).replace("'", "''")
         try:
             self.con.execute(f"COPY ({sql}) TO '{target}' ({options})")
         except duckdb.Error as exc:
             raise StoreError(f"export to {out} failed: {exc}") from None
-        return int(self.con.execute("SELECT count(*) FROM articles").fetchone()[0])
+        return int(self._scalar("SELECT count(*) FROM articles"))

@@ -10,7 +10,8 @@ from tests.conftest import DEMO_FEED, shared_data
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>Fed &amp; banks</title><link>articles/one.html</link>
-<pubDate>Tue, 04 Aug 2026 14:30:00 GMT</pubDate><description>&lt;b&gt;Teaser&lt;/b&gt; text</description></item>
+<pubDate>Tue, 04 Aug 2026 14:30:00 GMT</pubDate>
+<description>&lt;b&gt;Teaser&lt;/b&gt; text</description></item>
 <item><title>No link at all</title></item>
 </channel></rss>"""
 
@@ -81,8 +82,11 @@ def test_demo_feed_parses_cleanly() -> None:
 def test_real_captures_parse_or_fail_cleanly() -> None:
     """Every real capture (some saved broken) gives entries or a FeedParseError, never a crash."""
     root = shared_data("rss_captures")
-    files = [p for p in root.rglob("*") if p.is_file() and p.suffix in (".xml", ".rss", "")
-             and p.name != "MANIFEST.md"]
+    files = [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix in (".xml", ".rss", "") and p.name != "MANIFEST.md"
+    ]
     parsed_any = 0
     for path in files[:60]:
         content = path.read_bytes()

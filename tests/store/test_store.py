@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from nlp_pipeline.errors import StoreError
+from nlp_pipeline.ingest.dedup import article_id, content_hash, minhash
+from nlp_pipeline.nlp import Analyzer
+from nlp_pipeline.records import Article
+from nlp_pipeline.store import Store, analysis_document
+from nlp_pipeline.store.schema import LATEST_VERSION
+
+
+def make_article(url: str, title: str, text: str, day: int = 1) -> Article:
+    return Article(
+        article_id=article_id(url),
+        feed_id="t",
+        url=url,
+        title=title,
+        text=text,
+        published=datetime(2026, 10, day, 12, tzinfo=UTC),
+        fetched_at=datetime.now(UTC),
+        content_hash=content_hash(text),
+        minhash=minhash(text),
+    )
+
+
+def test_schema_is_versioned_and_migrations_are_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    Store(path).close()  # second open applies nothing
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT version FROM schema_version").fetchall() == [(LATEST_VERSION,)]
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_version (version) VALUES (999)")
+    con.close()
+    with pytest.raises(StoreError, match="newer than this nlp-pipeline"):
+        Store(path)
+
+
+def test_add_article_is_idempotent(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        article = make_article("https://x.test/a", "Title", "Body text here.")
+        assert store.add_article(article) is True
+        assert store.add_article(article) is False
+        assert store.counts()["articles"] == 1
+        assert store.known_article_ids([article.article_id, "nope"]) == {article.article_id}
+
+
+def test_save_analysis_replaces_and_records_versions(tmp_path: Path, analyzer: Analyzer) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        article = make_article(
+            "https://x.test/a",
+            "Contractor rallies",
+            "Comfort Systems USA (NYSE: FIX) raised its guidance on data centers.",
+        )
+        store.add_article(article)
+        pending = store.articles_to_analyze(analyzer.version_key)
+        assert pending == [(article.article_id, analysis_document(article.title, article.text))]
+        result = analyzer.analyze(pending[0][1])
+        store.save_analysis(article.article_id, result, analyzer.version_key, None)
+        first = store.counts()
+        store.save_analysis(article.article_id, result, analyzer.version_key, None)
+        assert store.counts() == first  # replaced, not duplicated
+        assert store.articles_to_analyze(analyzer.version_key) == []
+        assert len(store.articles_to_analyze("other-model-version")) == 1
+        versions = store.query("SELECT DISTINCT model_versions FROM article_entities")
+        assert versions["model_versions"].tolist() == [analyzer.version_key]
+        spans = store.query("SELECT spans FROM article_entities WHERE entity_id = 'FIX'")
+        start, end = spans["spans"][0][0]
+        assert pending[0][1][start:end].startswith("Comfort Systems USA")
+
+
+def test_failed_transaction_leaves_nothing_half_written(tmp_path: Path, analyzer: Analyzer) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        text = "Stocks rose as the Fed cut rates. Inflation cooled."
+        article = make_article("https://x.test/a", "T", text)
+        store.add_article(article)
+        result = analyzer.analyze(text)
+        result.themes[0].evidence = "not a list"  # type: ignore[assignment]  # breaks the last insert
+        with pytest.raises(duckdb.Error):
+            store.save_analysis(article.article_id, result, analyzer.version_key, None)
+        counts = store.counts()
+        assert counts["analyses"] == counts["sentences"] == counts["article_entities"] == 0
+
+
+def test_read_only_store_and_sandboxed_query(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with pytest.raises(StoreError, match="no store at"):
+        Store(path, read_only=True)
+    Store(path).close()
+    with Store(path, sandboxed=True) as store:
+        with pytest.raises(StoreError, match="read-only"):
+            store.query(
+                "INSERT INTO runs (run_id, command, started_at, status) "
+                "VALUES ('x', 'y', now(), 'ok')"
+            )
+        with pytest.raises(StoreError, match="disabled"):
+            store.query(f"COPY articles TO '{tmp_path / 'leak.csv'}'")
+    assert not (tmp_path / "leak.csv").exists()
+
+
+def test_store_locked_by_another_writer_gives_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); "
+            "time.sleep(30)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with pytest.raises(StoreError, match="cannot open store"):
+            Store(path)
+    finally:
+        holder.kill()
+        holder.wait()
