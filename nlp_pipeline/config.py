@@ -90,7 +90,7 @@ def parse_duration(value: object, where: str) -> int:
     """'15m', '2h', '1d', '30s' or a number of seconds -> seconds."""
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a duration like '15m', got {value!r}")
-    if isinstance(value, int | float) and value > 0:
+    if isinstance(value, int | float) and value >= 1:
         return int(value)
     if isinstance(value, str):
         match = _DURATION_RE.match(value.strip())

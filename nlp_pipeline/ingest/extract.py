@@ -11,7 +11,21 @@ from charset_normalizer import from_bytes
 
 from nlp_pipeline.errors import FeedParseError
 
-_TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "")
+_TEXT_TYPES = ("text/", "application/xhtml", "application/xml")
+# Browsers read pages labelled Latin-1 or ASCII as windows-1252 (WHATWG Encoding Standard).
+_WINDOWS_1252_LABELS = frozenset(
+    {
+        "iso-8859-1",
+        "iso8859-1",
+        "latin-1",
+        "latin1",
+        "l1",
+        "us-ascii",
+        "ascii",
+        "windows-1252",
+        "cp1252",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,12 @@ def decode_text(content: bytes, charset: str | None) -> str:
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8", errors="replace")
     if charset:
+        if charset.lower() in _WINDOWS_1252_LABELS:
+            # Valid UTF-8 with high bytes is almost never real windows-1252: a mislabel.
+            try:
+                return content.decode("utf-8")
+            except UnicodeDecodeError:
+                charset = "cp1252"
         try:
             return content.decode(charset)
         except (LookupError, UnicodeDecodeError):
@@ -49,7 +69,8 @@ def extract_page(
     """The main text of an HTML page, or the page itself when it is plain text."""
     if not content.strip():
         raise FeedParseError(f"{url}: empty page")
-    if not content_type.startswith(_TEXT_TYPES) or looks_binary(content):
+    known_text = not content_type or content_type.startswith(_TEXT_TYPES)
+    if not known_text or looks_binary(content):
         raise FeedParseError(
             f"{url}: binary payload ({content_type or 'unknown type'}), not a page"
         )

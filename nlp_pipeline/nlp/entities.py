@@ -60,6 +60,40 @@ _CASHTAG = re.compile(r"(?<![\w$])\$(?P<symbol>[A-Z]{1,5}(?:\.[A-Z]{1,2})?)(?![\
 _BARE_MIN_LEN = 3
 _BARE_STOPLIST = frozenset({"CEO", "CFO", "GDP", "USA", "IPO", "ETF", "EPS", "NOW", "KEY", "LEN"})
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w&.'-]*|&|of|and|de)$")
+_NAME_CONNECTORS = frozenset({"&", "of", "and", "de"})
+# Capitalized only because they open a sentence or a phrase; never the start of a name.
+_NOT_NAME_START = frozenset(
+    {
+        "The",
+        "A",
+        "An",
+        "Shares",
+        "Stock",
+        "Stocks",
+        "Investors",
+        "Analysts",
+        "In",
+        "At",
+        "On",
+        "For",
+        "From",
+        "By",
+        "With",
+        "As",
+        "After",
+        "Before",
+        "While",
+        "When",
+        "Meanwhile",
+        "But",
+        "And",
+        "Also",
+        "Rival",
+        "Peer",
+        "Unit",
+        "Parent",
+    }
+)
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -186,7 +220,8 @@ class FinancialEntityRecognizer:
                 words.insert(0, token.text)
                 if token.is_sent_start:
                     break
-            while words and words[0] in ("&", "of", "and", "de", "The"):
+            # Drop sentence-opening words and the connectors after them: "Shares of X" -> "X".
+            while words and (words[0] in _NAME_CONNECTORS or words[0] in _NOT_NAME_START):
                 words.pop(0)
             if words:
                 name = " ".join(words)
