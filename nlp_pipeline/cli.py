@@ -134,12 +134,12 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
     analyzer = _analyzer(args)
-    source = sys.stdin if args.file in (None, "-") else None
     try:
-        if source is not None:
-            data = source.read()
+        # Undecodable bytes become U+FFFD rather than an error: tag must answer for any input.
+        if args.file in (None, "-"):
+            data = sys.stdin.buffer.read().decode("utf-8", errors="replace")
         else:
-            data = Path(args.file).read_text(encoding="utf-8", errors="replace")
+            data = Path(args.file).read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         raise PipelineError(f"cannot read {args.file}: {exc.strerror}") from None
     if args.jsonl:

@@ -16,6 +16,27 @@ from nlp_pipeline.nlp import Analyzer
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_FEED = REPO / "examples" / "demo" / "feed.xml"
+# The core narrative taxonomy of DESIGN.md 3.3, in its order; these ids are contracts.
+CORE_THEME_IDS = [
+    "small_cap_rotation",
+    "megacap_concentration",
+    "ai_infrastructure",
+    "ai_adoption",
+    "monetary_easing",
+    "monetary_tightening",
+    "fiscal_policy",
+    "valuation",
+    "earnings",
+    "economic_growth",
+    "inflation",
+    "credit_banking",
+    "regulation",
+    "trade_tariffs",
+    "mergers_acquisitions",
+    "infrastructure_capex",
+    "real_estate",
+    "energy_commodities",
+]
 SHARED_DATA = Path(os.environ.get("NLP_PIPELINE_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 

@@ -166,3 +166,14 @@ def test_console_script_is_installed() -> None:
         check=True,
     )
     assert done.stdout.startswith("nlp-pipeline ")
+
+
+def test_tag_reads_invalid_utf8_from_stdin() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nlp_pipeline.cli", "tag"],
+        input=b"\xff\xfe Nvidia (NASDAQ: NVDA) rallied \x80 today.",
+        capture_output=True,
+        check=True,
+    )
+    payload = json.loads(done.stdout)
+    assert payload["entities"][0]["id"] == "NVDA"

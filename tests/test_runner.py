@@ -13,28 +13,7 @@ from nlp_pipeline.ingest import Ingestor
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.records import Article, FeedEntry
 from nlp_pipeline.store import Store
-from tests.conftest import REPO, LocalServer, Route
-
-CORE_THEMES = {
-    "small_cap_rotation",
-    "megacap_concentration",
-    "ai_infrastructure",
-    "ai_adoption",
-    "monetary_easing",
-    "monetary_tightening",
-    "fiscal_policy",
-    "valuation",
-    "earnings",
-    "economic_growth",
-    "inflation",
-    "credit_banking",
-    "regulation",
-    "trade_tariffs",
-    "mergers_acquisitions",
-    "infrastructure_capex",
-    "real_estate",
-    "energy_commodities",
-}
+from tests.conftest import CORE_THEME_IDS, REPO, LocalServer, Route
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +34,7 @@ def test_demo_run_end_to_end(tmp_path: Path, demo_config: Config, analyzer: Anal
         types = set(store.query("SELECT DISTINCT entity_type FROM article_entities")["entity_type"])
         assert types == {"TICKER", "INDEX", "POLICY", "ORG", "SECTOR"}
         themes = set(store.query("SELECT DISTINCT theme_id FROM article_themes")["theme_id"])
-        assert themes == CORE_THEMES
+        assert themes == set(CORE_THEME_IDS)
         fix = store.query("SELECT DISTINCT exchange FROM article_entities WHERE entity_id = 'FIX'")
         assert fix["exchange"].tolist() == ["NYSE"]
         ids = set(store.query("SELECT DISTINCT entity_id FROM article_entities")["entity_id"])

@@ -14,6 +14,7 @@ from spacy.tokens import Doc, Span
 
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp import entities as _entities  # noqa: F401  (registers the component)
+from nlp_pipeline.nlp.contract import to_contract
 from nlp_pipeline.nlp.entities import FinancialEntityRecognizer
 from nlp_pipeline.nlp.sentiment import LexiconSentimentModel, SentimentModel
 from nlp_pipeline.nlp.themes import KeywordThemeClassifier, ThemeClassifier, load_taxonomy
@@ -136,8 +137,6 @@ class Analyzer:
 
     def tag(self, text: str) -> dict[str, Any]:
         """The `nlp-pipeline tag` JSON for one text (DESIGN.md 3.1)."""
-        from nlp_pipeline.nlp.contract import to_contract
-
         return to_contract(self.analyze(text))
 
     def _analyze_doc(self, doc: Doc) -> AnalysisResult:

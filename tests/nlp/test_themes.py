@@ -9,29 +9,10 @@ import pytest
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.nlp.themes import KeywordThemeClassifier, load_taxonomy
+from tests.conftest import CORE_THEME_IDS as CORE_IDS
 from tests.conftest import REPO
 
 CORE = REPO / "models" / "themes" / "taxonomy.yaml"
-CORE_IDS = [
-    "small_cap_rotation",
-    "megacap_concentration",
-    "ai_infrastructure",
-    "ai_adoption",
-    "monetary_easing",
-    "monetary_tightening",
-    "fiscal_policy",
-    "valuation",
-    "earnings",
-    "economic_growth",
-    "inflation",
-    "credit_banking",
-    "regulation",
-    "trade_tariffs",
-    "mergers_acquisitions",
-    "infrastructure_capex",
-    "real_estate",
-    "energy_commodities",
-]
 
 USER_THEMES = """\
 themes:
