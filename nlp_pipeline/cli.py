@@ -112,10 +112,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
     with Store(_db(args)) as store:
-        feeds = [f.id for f in config.select(args.feeds)]
-        run_id = store.start_run("ingest", feeds, "")
-        reports, warnings = runner.ingest(config, store, feeds, run_id, progress=not args.quiet)
-        store.finish_run(run_id, reports, 0)
+        reports, warnings = runner.ingest(config, store, args.feeds, progress=not args.quiet)
     _print_reports(reports, out)
     for warning in warnings[:10]:
         print(f"  warning: {warning}", file=sys.stderr)
@@ -125,9 +122,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     analyzer = _analyzer(args)
     with Store(_db(args)) as store:
-        run_id = store.start_run("analyze", [], analyzer.version_key)
-        count = runner.analyze(store, analyzer, run_id, reanalyze=args.all, progress=not args.quiet)
-        store.finish_run(run_id, [], count)
+        count = runner.analyze(store, analyzer, reanalyze=args.all, progress=not args.quiet)
     print(f"{count} articles analyzed with {analyzer.version_key}", file=out)
     return 0
 

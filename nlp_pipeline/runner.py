@@ -53,6 +53,16 @@ def _error_text(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
+def _record_failure(
+    report: FeedReport, store: Store, run_id: str, url: str, exc: BaseException
+) -> str:
+    message = _error_text(exc)
+    report.failed += 1
+    report.errors.append(message)
+    store.record_error(run_id, report.feed_id, url, message)
+    return message
+
+
 def _ingest_feed(
     feed: FeedConfig,
     store: Store,
@@ -67,10 +77,7 @@ def _ingest_feed(
     try:
         poll = ingestor.poll(feed, state.get("etag"), state.get("last_modified"))
     except Exception as exc:  # one broken feed must not stop the others
-        message = _error_text(exc)
-        report.failed += 1
-        report.errors.append(message)
-        store.record_error(run_id, feed.id, feed.url, message)
+        message = _record_failure(report, store, run_id, feed.url, exc)
         store.update_feed_state(feed.id, feed.url, error=message)
         return report
     warnings.extend(poll.warnings)
@@ -100,11 +107,8 @@ def _ingest_feed(
             continue
         try:
             article = ingestor.fetch_article(feed, entry, poll.page)
-        except Exception as exc:
-            message = _error_text(exc)
-            report.failed += 1
-            report.errors.append(message)
-            store.record_error(run_id, feed.id, entry.url, message)
+        except Exception as exc:  # one broken article must not stop the feed
+            _record_failure(report, store, run_id, entry.url, exc)
             continue
         cluster = index.find(article.minhash)
         article.cluster_id = cluster or article.article_id
@@ -118,13 +122,8 @@ def _ingest_feed(
             report.new += 1
     # Only trust the feed's validators once every entry it listed is stored, so that a
     # conditional GET never hides entries that failed this time.
-    store.update_feed_state(
-        feed.id,
-        feed.url,
-        etag=poll.etag,
-        last_modified=poll.last_modified,
-        keep_validators=report.failed > 0,
-    )
+    validators = None if report.failed else (poll.etag, poll.last_modified)
+    store.update_feed_state(feed.id, feed.url, validators=validators)
     return report
 
 
@@ -136,9 +135,12 @@ def ingest(
     ingestor: Ingestor | None = None,
     progress: bool = True,
 ) -> tuple[list[FeedReport], list[str]]:
-    """Poll the feeds and store new articles. Returns per-feed reports and warnings."""
+    """Poll the feeds and store new articles. Returns per-feed reports and warnings.
+    Without a `run_id` this is a run of its own, recorded in the store's `runs` table."""
     feeds = config.select(list(feed_ids) if feed_ids else None)
-    run_id = run_id or store.start_run("ingest", [f.id for f in feeds], "")
+    own_run = run_id is None
+    if run_id is None:
+        run_id = store.start_run("ingest", [f.id for f in feeds], "")
     ingestor = ingestor or Ingestor(config.settings)
     index = NearDuplicateIndex()
     for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
@@ -147,6 +149,8 @@ def ingest(
     reports = [
         _ingest_feed(feed, store, ingestor, run_id, index, progress, warnings) for feed in feeds
     ]
+    if own_run:
+        store.finish_run(run_id, reports, 0)
     return reports, warnings
 
 
@@ -158,11 +162,13 @@ def analyze(
     progress: bool = True,
     batch_size: int = 32,
 ) -> int:
-    """Analyze every article whose stored analysis is missing or by other model versions."""
+    """Analyze every article whose stored analysis is missing or by other model versions
+    (every article with `reanalyze`). Without a `run_id` this is a run of its own."""
     key = analyzer.version_key
+    own_run = run_id is None
+    if run_id is None:
+        run_id = store.start_run("analyze", [], key)
     pending = store.articles_to_analyze(key, reanalyze)
-    if not pending:
-        return 0
     documents = (document for _, document in pending)
     results = analyzer.analyze_many(documents, batch_size=batch_size)
     bar = tqdm(
@@ -176,6 +182,8 @@ def analyze(
     )
     for (article_key, _), result in bar:
         store.save_analysis(article_key, result, key, run_id)
+    if own_run:
+        store.finish_run(run_id, [], len(pending))
     return len(pending)
 
 

@@ -177,3 +177,14 @@ def test_tag_reads_invalid_utf8_from_stdin() -> None:
     )
     payload = json.loads(done.stdout)
     assert payload["entities"][0]["id"] == "NVDA"
+
+
+def test_ingest_and_analyze_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "two-step.duckdb")
+    assert main(["ingest", "--feeds", "demo", "--db", db, "--config", CONFIG, "-q"]) == 0
+    assert "demo" in capsys.readouterr().out
+    assert main(["analyze", "--db", db, "-q"]) == 0
+    count = int(capsys.readouterr().out.split()[0])
+    assert count >= 40
+    assert main(["query", "SELECT status FROM runs", "--db", db, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["status", "ok", "ok"]

@@ -208,3 +208,22 @@ def test_crash_mid_run_keeps_what_was_committed(
             store.query("SELECT count(DISTINCT url) AS n FROM articles")["n"][0]
             == total["articles"]
         )
+
+
+def test_ingest_then_analyze_as_runs_of_their_own(
+    tmp_path: Path, demo_config: Config, analyzer: Analyzer
+) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        reports, _ = runner.ingest(demo_config, store, ["demo"], progress=False)
+        stored = store.counts()["articles"]
+        assert stored == reports[0].new + reports[0].near_duplicate and stored > 0
+        assert store.counts()["analyses"] == 0
+        assert runner.analyze(store, analyzer, progress=False) == stored
+        assert runner.analyze(store, analyzer, progress=False) == 0  # nothing pending
+        assert runner.analyze(store, analyzer, reanalyze=True, progress=False) == stored
+        runs = store.query(
+            "SELECT command, status, articles_new, analyzed FROM runs ORDER BY started_at"
+        )
+        assert runs["status"].tolist() == ["ok"] * 4
+        assert runs["command"].tolist() == ["ingest", "analyze", "analyze", "analyze"]
+        assert runs["analyzed"].tolist() == [0, stored, 0, stored]

@@ -217,11 +217,10 @@ class Store:
         url: str,
         *,
         error: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        keep_validators: bool = True,
+        validators: tuple[str | None, str | None] | None = None,
     ) -> None:
-        """Record a poll. Validators (ETag/Last-Modified) are only replaced on success."""
+        """Record a poll: failed with `error`, or succeeded; a success replaces the stored
+        (ETag, Last-Modified) when `validators` is given and keeps them otherwise."""
         now = datetime.now(UTC)
         with self.transaction() as con:
             con.execute(
@@ -234,18 +233,16 @@ class Store:
                     "consecutive_failures = consecutive_failures + 1 WHERE feed_id = ?",
                     [url, now, error, feed_id],
                 )
-            elif keep_validators:
+                return
+            con.execute(
+                "UPDATE feed_state SET url = ?, last_polled_at = ?, last_success_at = ?, "
+                "last_error = NULL, consecutive_failures = 0 WHERE feed_id = ?",
+                [url, now, now, feed_id],
+            )
+            if validators is not None:
                 con.execute(
-                    "UPDATE feed_state SET url = ?, last_polled_at = ?, last_success_at = ?, "
-                    "last_error = NULL, consecutive_failures = 0 WHERE feed_id = ?",
-                    [url, now, now, feed_id],
-                )
-            else:
-                con.execute(
-                    "UPDATE feed_state SET url = ?, etag = ?, last_modified = ?, "
-                    "last_polled_at = ?, last_success_at = ?, last_error = NULL, "
-                    "consecutive_failures = 0 WHERE feed_id = ?",
-                    [url, etag, last_modified, now, now, feed_id],
+                    "UPDATE feed_state SET etag = ?, last_modified = ? WHERE feed_id = ?",
+                    [*validators, feed_id],
                 )
 
     def start_run(self, command: str, feeds: Sequence[str], model_versions: str) -> str:
