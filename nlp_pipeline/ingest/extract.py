@@ -45,22 +45,19 @@ def decode_text(content: bytes, charset: str | None) -> str:
     """Declared charset first, then detection; never raises on bad bytes."""
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8", errors="replace")
-    if charset:
-        if charset.lower() in _WINDOWS_1252_LABELS:
-            # Valid UTF-8 with high bytes is almost never real windows-1252: a mislabel.
-            try:
-                return content.decode("utf-8")
-            except UnicodeDecodeError:
-                charset = "cp1252"
+    # Valid UTF-8 with high bytes is almost never real windows-1252, so a Latin-1 label is
+    # tried as UTF-8 first; any other label is trusted first, then UTF-8.
+    if charset and charset.lower() in _WINDOWS_1252_LABELS:
+        candidates = ["utf-8", "cp1252"]
+    else:
+        candidates = [charset, "utf-8"] if charset else ["utf-8"]
+    for encoding in candidates:
         try:
-            return content.decode(charset)
+            return content.decode(encoding)
         except (LookupError, UnicodeDecodeError):
-            pass
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        best = from_bytes(content).best()
-        return str(best) if best is not None else content.decode("latin-1")
+            continue
+    best = from_bytes(content).best()
+    return str(best) if best is not None else content.decode("latin-1")
 
 
 def extract_page(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import stat
 import time
 import urllib.error
 import urllib.request
@@ -118,18 +119,18 @@ class Fetcher:
     def _fetch_file(self, url: str, last_modified: str | None) -> FetchResult:
         path = Path(unquote(urlsplit(url).path))
         try:
-            stat = path.stat()
+            info = path.stat()
         except FileNotFoundError:
             raise FetchError(url, "file not found") from None
         except OSError as exc:
             raise FetchError(url, f"cannot read file: {exc.strerror}") from None
-        if not path.is_file():
+        if not stat.S_ISREG(info.st_mode):
             raise FetchError(url, "not a regular file")
-        if stat.st_size > self.settings.max_bytes:
+        if info.st_size > self.settings.max_bytes:
             raise FetchError(
-                url, f"file is {stat.st_size} bytes, over the {self.settings.max_bytes} limit"
+                url, f"file is {info.st_size} bytes, over the {self.settings.max_bytes} limit"
             )
-        mtime = str(stat.st_mtime_ns)
+        mtime = str(info.st_mtime_ns)
         if last_modified is not None and last_modified == mtime:
             return FetchResult(url, 304, b"", last_modified=mtime)
         content = path.read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,13 +168,6 @@ class Analyzer:
             model_versions=dict(self.model_versions),
         )
 
-    @staticmethod
-    def _sentence_of(offset: int, sentences: Sequence[SentenceAnalysis]) -> int | None:
-        for sentence in sentences:
-            if sentence.start <= offset < sentence.end:
-                return sentence.index
-        return None
-
     def _aggregate_entities(
         self, mentions: Sequence[Mention], sentences: Sequence[SentenceAnalysis]
     ) -> list[EntityAnalysis]:
@@ -183,11 +177,15 @@ class Analyzer:
         if not grouped:
             return []
         most = max(len(group) for group in grouped.values())
+        starts = [s.start for s in sentences]
+
+        def sentence_of(offset: int) -> int | None:
+            i = bisect_right(starts, offset) - 1
+            return i if i >= 0 and offset < sentences[i].end else None
+
         out = []
         for (etype, entity_id), group in grouped.items():
-            indices = sorted(
-                {i for m in group if (i := self._sentence_of(m.start, sentences)) is not None}
-            )
+            indices = sorted({i for m in group if (i := sentence_of(m.start)) is not None})
             scores = [sentences[i].sentiment.score for i in indices]
             early = any(i <= 1 for i in indices)
             # Rule-based relevance: mention share, prominence (title/lead), repetition.
