@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 
 from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.nlp.encoder import EncodedSentences
+from nlp_pipeline.nlp.registry import register
 
 _THEME_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -72,7 +74,9 @@ class ThemeClassifier(Protocol):
     version: str
     theme_ids: list[str]
 
-    def predict(self, sentences: Sequence[str]) -> list[dict[str, float]]:
+    def predict(
+        self, sentences: Sequence[str], encoded: EncodedSentences
+    ) -> list[dict[str, float]]:
         """For each sentence, the themes it speaks to with a confidence in [0, 1]."""
         ...
 
@@ -89,7 +93,9 @@ class KeywordThemeClassifier:
             for t in self.themes
         ]
 
-    def predict(self, sentences: Sequence[str]) -> list[dict[str, float]]:
+    def predict(
+        self, sentences: Sequence[str], encoded: EncodedSentences | None = None
+    ) -> list[dict[str, float]]:
         out = []
         for sentence in sentences:
             scores: dict[str, float] = {}
@@ -99,3 +105,15 @@ class KeywordThemeClassifier:
                     scores[theme_id] = round(1.0 - 0.5 ** (hits + 1), 4)
             out.append(scores)
         return out
+
+
+def taxonomy_paths(models_dir: Path, options: Mapping[str, Any]) -> list[Path]:
+    """The core taxonomy named in the pipeline config, then the user's `--themes` files."""
+    core = models_dir / str(options.get("taxonomy", "themes/taxonomy.yaml"))
+    return [core, *(Path(p) for p in options.get("extra_taxonomies", ()))]
+
+
+@register("themes", "keyword_themes")
+def _keyword_themes(models_dir: Path, options: Mapping[str, Any]) -> KeywordThemeClassifier:
+    themes, digest = load_taxonomy(taxonomy_paths(models_dir, options))
+    return KeywordThemeClassifier(themes, digest)
