@@ -175,10 +175,20 @@ _LEGAL_AFTER = frozenset(
         "co",
         "co.",
         "company",
+        "cos",
         "ltd",
         "ltd.",
+        "limited",
         "plc",
         "llc",
+        "lp",
+        "l.p.",
+        "ag",
+        "sa",
+        "s.a.",
+        "nv",
+        "n.v.",
+        "se",
         "holdings",
         "group",
     ]
@@ -295,6 +305,8 @@ class _CompanyAlias:
     symbol: str
     ambiguous: bool
     cased: tuple[str, ...]  # the tokens as the reference writes them, when in mixed case
+    notable: bool  # an index member: a name news uses without introducing it
+    upper: bool  # a short all-capitals alias ("TIM", "IES"): only matches in capitals
 
 
 class _Gazetteer:
@@ -315,7 +327,11 @@ class _Gazetteer:
                 letters = [c for c in alias if c.isalpha()]
                 mixed = any(c.islower() for c in letters) and any(c.isupper() for c in letters)
                 self.aliases[key] = _CompanyAlias(
-                    symbol, alias in record.ambiguous, tokens if mixed else ()
+                    symbol,
+                    alias in record.ambiguous,
+                    tokens if mixed else (),
+                    bool(record.indices),
+                    len(tokens) == 1 and len(alias) <= 4 and alias.isupper(),
                 )
                 lengths.setdefault(key[0], set()).add(len(key))
         self.lengths = {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
@@ -410,7 +426,12 @@ class FinancialEntityRecognizer:
         strong = {c.id for c in candidates if c.type == "TICKER" and c.confidence >= 0.85}
         candidates = [self._with_context(doc, c, strong) for c in candidates]
         if not junk:
-            candidates += self._bare_symbols(doc, strong)
+            candidates += self._bare_symbols(doc, strong, candidates)
+            # A name right before its own ticker ("Ford (F)", "Target (NYSE: TGT)") is sure.
+            notation_at = {c.start: c.id for c in candidates if c.source in {"tag", "ric", "paren"}}
+            for c in candidates:
+                if c.source == "name" and notation_at.get(c.end) == c.id:
+                    c.confidence = max(c.confidence, 0.95)
         kept = self._select(candidates)
         kept.sort(key=lambda c: c.start)
         spans = []
@@ -461,6 +482,7 @@ class FinancialEntityRecognizer:
 
     def _curated(self, doc: Doc) -> list[Candidate]:
         out = []
+        lowers = [t.lower_ for t in doc]
         for matcher in (self._exact, self._lower):
             for match_id, start, end in matcher(doc):
                 etype, entity_id = doc.vocab.strings[match_id].split("|", 1)
@@ -469,6 +491,8 @@ class FinancialEntityRecognizer:
                 if rule is not None and not _rule_allows(doc, start, end, rule):
                     confidence = 0.0
                 source = "alias"
+                if etype == "TICKER":
+                    end = _legal_suffix_end(lowers, end)
                 if etype == "TICKER" and doc[start:end].text.lower() in self._ambiguous_words:
                     # A curated company name that is also a word ("Apple", "Amazon") is judged
                     # by its context like any other.
@@ -493,29 +517,39 @@ class FinancialEntityRecognizer:
             span = doc[start:end]
             if not capitalized(span, entry.cased):
                 continue
+            if entry.upper and not span.text.isupper():
+                continue  # "Tim" is not TIM S.A.
             ambiguous = entry.ambiguous
             if len(span) == 1 and span.text.isupper() and len(span.text) <= 4 and not entry.cased:
                 # An all-caps short alias ("GAP", "IES") is written like a symbol: judge it so.
                 ambiguous = ambiguous or span.text in ACRONYMS
-            if ambiguous:
-                confidence = 0.35
-            elif len(span) > 1:
-                confidence = 0.9
+            if len(span) > 1:
+                confidence = 0.9 if entry.notable else 0.85
+            elif entry.notable:
+                confidence = 0.35 if ambiguous else 0.8
             else:
-                confidence = 0.8
-            if end < len(doc) and lowers[end] in _LEGAL_AFTER:
-                confidence = max(confidence, 0.9)  # "Target Corp", "Apple Inc"
-            out.append(Candidate(start, end, "TICKER", entry.symbol, confidence, "name"))
+                # A small company known by one word ("Leslie's", "Ryan Specialty") needs
+                # context; if the word is also ordinary, the company named in full nearby.
+                confidence = 0.2 if ambiguous else 0.45
+            if len(span) == 1 and _inside_proper_name(doc, start, end):
+                confidence -= 0.35  # "Tim Cook", "Carl Icahn", "John Williams"
+            # The span takes the legal suffix written after the name: "Target Corp", "JPMorgan
+            # Chase & Co", "Goldman Sachs Group Inc"; such a suffix also says "a company".
+            suffix_end = _legal_suffix_end(lowers, end)
+            if suffix_end > end:
+                confidence = max(confidence, 0.9)
+            out.append(Candidate(start, suffix_end, "TICKER", entry.symbol, confidence, "name"))
         return out
 
     def _with_context(self, doc: Doc, c: Candidate, strong: set[str]) -> Candidate:
-        """Names that are also ordinary words need the context of a company."""
+        """Names that are also ordinary words, or of little-known companies, need the context
+        of a company: a cue nearby, or the same company named unambiguously in the text."""
         if c.source != "name" or c.confidence >= 0.85:
             return c
         company, other = context_cues(doc, c.start, c.end)
         confidence = c.confidence
-        if company:
-            confidence += 0.3
+        if company and c.confidence >= 0.3:
+            confidence += 0.3  # a cue alone never vouches for an ordinary word of a small cap
         if other:
             confidence -= 0.5
         if c.start > 0 and doc[c.start - 1].lower_ in {"the", "a", "an"}:
@@ -525,25 +559,47 @@ class FinancialEntityRecognizer:
         c.confidence = max(0.0, min(1.0, confidence))
         return c
 
-    def _bare_symbols(self, doc: Doc, strong: set[str]) -> list[Candidate]:
+    def _bare_symbols(
+        self, doc: Doc, strong: set[str], candidates: list[Candidate]
+    ) -> list[Candidate]:
+        # Token index right after each linked name -> its ticker ("Ford (F)": "(" follows Ford).
+        named_before = {c.end: c.id for c in candidates if c.type == "TICKER" and c.confidence > 0}
         out = []
         for token in doc:
             symbol = token.text
             record = self._symbols.get(symbol)
             if record is None or not symbol.isupper():
                 continue
-            if _all_caps_context(doc, token.i):
-                continue
+            i = token.i
+            # "Prologis (PLD)": a listed symbol in parentheses right after a capitalized name.
+            in_parens = (
+                0 < i < len(doc) - 1
+                and doc[i - 1].text == "("
+                and doc[i + 1].text == ")"
+                and i >= 2
+                and doc[i - 2].text[:1].isupper()
+            )
             word_like = symbol in record.ambiguous or symbol in ACRONYMS or len(symbol) < 3
+            if in_parens:
+                if named_before.get(i - 1) == symbol:
+                    confidence = 0.95
+                elif not word_like:
+                    confidence = 0.85
+                else:
+                    continue  # "Anthony Fields & Associates (AFA)": an abbreviation
+                out.append(Candidate(i - 1, i + 2, "TICKER", symbol, confidence, "paren"))
+                continue
+            if _all_caps_context(doc, i):
+                continue
             if symbol in strong:
                 confidence = 0.9 if not word_like else 0.7
             elif word_like:
                 continue  # CAT, NOW, IT, ON, ARE, ALL, CEO: only with a tag in the same text
             else:
-                lo, hi = max(0, token.i - 6), min(len(doc), token.i + 7)
+                lo, hi = max(0, i - 6), min(len(doc), i + 7)
                 market = any(t.lower_ in _MARKET_CUES for t in doc[lo:hi])
                 confidence = 0.75 if market else 0.3
-            out.append(Candidate(token.i, token.i + 1, "TICKER", symbol, confidence, "symbol"))
+            out.append(Candidate(i, i + 1, "TICKER", symbol, confidence, "symbol"))
         return out
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
@@ -681,8 +737,8 @@ class FinancialEntityRecognizer:
             if (
                 previous is not None
                 and previous.type == "TICKER" == etype
-                and (previous.id == entity_id or source in {"tag", "ric"})
-                and previous.source not in {"tag", "ric", "cashtag"}
+                and (previous.id == entity_id or source in {"tag", "ric", "paren"})
+                and previous.source not in {"tag", "ric", "cashtag", "paren"}
                 and not text[previous.end : mention.start].strip()
             ):
                 out[-1] = Mention(
@@ -726,6 +782,42 @@ def learned_aliases(text: str, result: AnalysisResult) -> list[tuple[str, str]]:
             if name and name != entity.id and (name, entity.id) not in out:
                 out.append((name, entity.id))
     return out
+
+
+_HONORIFICS = frozenset(
+    ["mr", "mrs", "ms", "dr", "sen", "rep", "gov", "judge", "president", "chairman", "ceo"]
+)
+
+
+def _inside_proper_name(doc: Doc, start: int, end: int) -> bool:
+    """The match touches another capitalized word: part of a longer proper name."""
+
+    def capital(i: int) -> bool:
+        if not 0 <= i < len(doc):
+            return False
+        text = doc[i].text
+        return text[:1].isupper() and text.isalpha() and text.lower() not in _LEGAL_AFTER
+
+    before = capital(start - 1) and not doc[start - 1].is_sent_start
+    honorific = start > 0 and doc[start - 1].lower_.rstrip(".") in _HONORIFICS
+    return before or honorific or capital(end)
+
+
+def _legal_suffix_end(lowers: Sequence[str], end: int) -> int:
+    """Where a company name ends once the legal suffix after it is included."""
+    suffix_end = end
+    while suffix_end < len(lowers) and suffix_end - end < 3:
+        if lowers[suffix_end] in _LEGAL_AFTER:
+            suffix_end += 1
+        elif (
+            lowers[suffix_end] == "&"
+            and suffix_end + 1 < len(lowers)
+            and lowers[suffix_end + 1] in {"co", "co."}
+        ):
+            suffix_end += 2
+        else:
+            break
+    return suffix_end
 
 
 def _rule_allows(doc: Doc, start: int, end: int, rule: AliasRule) -> bool:

@@ -35,6 +35,7 @@ TABLE_COLUMNS = (
     "indices",
     "aliases",
     "ambiguous",
+    "names",
 )
 # The order of preference when one company (CIK) lists several symbols, or a name is shared.
 EXCHANGE_RANK = {"NYSE": 0, "NASDAQ": 0, "NYSEAMERICAN": 1, "NYSEARCA": 2, "CBOE": 2, "OTC": 5}
@@ -107,6 +108,8 @@ class CompanyRecord:
     indices: set[str] = field(default_factory=set)
     aliases: list[str] = field(default_factory=list)
     ambiguous: set[str] = field(default_factory=set)
+    # Every name seen while importing (SEC's legal name, S&P's short name...): all give aliases.
+    names: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -153,7 +156,7 @@ class ReferenceData:
             for number, row in enumerate(reader, start=2):
                 if len(row) != len(TABLE_COLUMNS):
                     raise ConfigError(f"{path}: line {number} has {len(row)} fields")
-                symbol, exchange, name, cik, rank, sector, indices, aliases, ambiguous = row
+                symbol, exchange, name, cik, rank, sector, indices, aliases, ambiguous, names = row
                 records.append(
                     CompanyRecord(
                         symbol=normalize_symbol(symbol),
@@ -165,6 +168,7 @@ class ReferenceData:
                         indices=set(filter(None, indices.split("|"))),
                         aliases=list(filter(None, aliases.split("|"))),
                         ambiguous=set(filter(None, ambiguous.split("|"))),
+                        names=set(filter(None, [*names.split("|"), name])),
                     )
                 )
         return cls(records)
@@ -186,6 +190,7 @@ class ReferenceData:
                 "|".join(sorted(r.indices)),
                 "|".join(r.aliases),
                 "|".join(sorted(r.ambiguous)),
+                "|".join(sorted(r.names - {r.name})),
             ]
             out.write("\t".join(_clean_field(f) for f in fields) + "\n")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,6 +222,8 @@ class ReferenceData:
                 record.indices.add(listing.index)
             if listing.name and _better_name(record.name, listing):
                 record.name = display_name(listing.name)
+            if listing.name and listing.index in {"", "SPX"}:
+                record.names.add(display_name(listing.name))
         self._assign_aliases(classifier)
         return len(touched)
 
@@ -226,30 +233,36 @@ class ReferenceData:
         owners: dict[str, list[CompanyRecord]] = {}
         candidates: dict[str, list[str]] = {}
         for record in self.records.values():
-            if not record.name or record.exchange not in EXCHANGE_RANK:
+            # OTC listings (mostly foreign companies' US quotes) link through tags only.
+            linkable = record.exchange in EXCHANGE_RANK and record.exchange != "OTC"
+            if not record.name or not linkable or _other_issue(record):
                 candidates[record.symbol] = []
                 continue
-            names = [
-                tokenized(a)
-                for a in company_aliases(record.name)
-                if not classifier.is_too_common(a)
-            ]
+            forms: list[str] = []
+            for full in [record.name, *sorted(record.names - {record.name})]:
+                forms += [a for a in company_aliases(full) if a not in forms]
+            names = list(
+                dict.fromkeys(tokenized(a) for a in forms if not classifier.is_too_common(a))
+            )
             candidates[record.symbol] = names
             for alias in names:
                 owners.setdefault(alias.lower(), []).append(record)
         first_words: dict[str, list[CompanyRecord]] = {}
         for record in self.records.values():
+            # Index members also go by their first word ("Exxon", "Goldman", "Lockheed") when
+            # that word is no ordinary word and no other company starts with it.
             names = candidates[record.symbol]
-            if names:
-                first = names[-1].split()[0]
-                if (
-                    len(names[-1].split()) > 1
-                    and len(first) >= 4
-                    and first.lower() not in _GIVEN_NAMES
-                    and first.isalpha()
-                    and not classifier.is_common(first)
-                ):
-                    first_words.setdefault(first.lower(), []).append(record)
+            words = names[-1].split() if names else []
+            if (
+                len(words) > 1
+                and words[1].isalpha()
+                and len(words[0]) >= 4
+                and words[0].isalpha()
+                and words[0].lower() not in _GIVEN_NAMES
+                and not classifier.is_common(words[0])
+                and not classifier.is_too_common(words[0])
+            ):
+                first_words.setdefault(words[0].lower(), []).append(record)
         for record in self.records.values():
             kept: list[str] = []
             ambiguous: set[str] = set()
@@ -261,7 +274,7 @@ class ReferenceData:
                 if classifier.is_ambiguous(alias) or len({r.cik or r.symbol for r in rivals}) > 1:
                     ambiguous.add(alias)
             names = candidates[record.symbol]
-            if names:
+            if names and record.indices:
                 first = names[-1].split()[0]
                 if (
                     len(first_words.get(first.lower(), [])) == 1
@@ -292,8 +305,54 @@ _GIVEN_NAMES = frozenset(
         "louis",
         "david",
         "michael",
+        "steven",
+        "steve",
+        "tim",
+        "dave",
+        "barry",
+        "leslie",
+        "ryan",
+        "carl",
+        "kevin",
+        "peter",
+        "paul",
+        "mark",
+        "richard",
+        "joseph",
+        "daniel",
+        "edward",
+        "frank",
+        "gary",
+        "larry",
+        "scott",
+        "eric",
+        "brian",
+        "jeff",
+        "jeffrey",
+        "ken",
+        "kenneth",
+        "ron",
+        "ronald",
+        "roger",
+        "bruce",
+        "howard",
+        "warren",
+        "martin",
+        "harold",
+        "harry",
+        "fred",
+        "albert",
+        "arthur",
+        "alfred",
     ]
 )
+
+
+def _other_issue(record: CompanyRecord) -> bool:
+    """Preferred shares, warrants, units and rights ("JPM.PC", "BA.PA"): the company's name
+    belongs to its common stock. One-letter classes ("BRK.B", "BF.B") are common stock."""
+    _, dot, suffix = record.symbol.partition(".")
+    return bool(dot) and len(suffix) != 1
 
 
 @lru_cache(maxsize=1)
