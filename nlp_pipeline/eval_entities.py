@@ -336,12 +336,14 @@ class EntityEvaluator:
                 {p for p in predicted if p[0] in {"INDEX", "POLICY", "ORG"}},
             )
             gold_tagged = {
-                (e["start"], e["end"], e["id"]) for e in label["entities"] if e.get("tagged")
+                (e["start"], e["end"], e["id"])
+                for e in label["entities"]
+                if e.get("tagged") and e["type"] == "TICKER"
             }
             predicted_tagged = {
                 (m.start, m.end, m.id)
                 for m in mentions
-                if m.source in TAGGED_SOURCES or (m.type == "TICKER" and _ends_with_tag(m))
+                if m.type == "TICKER" and m.source in TAGGED_SOURCES
             }
             tagged.add(_align(gold_tagged, predicted_tagged), predicted_tagged)
             if gold != predicted:
@@ -412,10 +414,6 @@ def _at_name(text: str, mention: Mention, positions: list[int]) -> bool:
     return False
 
 
-def _ends_with_tag(mention: Mention) -> bool:
-    return mention.source in TAGGED_SOURCES or mention.text.rstrip().endswith((")", ">"))
-
-
 def _align(gold: set[tuple[int, int, str]], predicted: set[tuple[int, int, str]]) -> set[Any]:
     """Gold tagged mentions, each replaced by the prediction that overlaps it with the same id
     (a prediction may include the company name before the tag)."""
@@ -474,3 +472,12 @@ def load_team_set(path: Path) -> list[dict[str, Any]]:
             raise ConfigError(f"{path} line {number}: bad team label ({exc})") from None
         labels.append(label)
     return labels
+
+
+def evaluate(dataset: str, models_dir: Path, limit: int | None = None) -> dict[str, Any]:
+    """`nlp-pipeline eval entities --dataset NAME`: the entity stage of the default pipeline
+    (models in `models_dir`) on one dataset."""
+    from nlp_pipeline.nlp.analyzer import build_spacy_pipeline
+
+    evaluator = EntityEvaluator(build_spacy_pipeline(models_dir))
+    return evaluator.run(dataset, limit, team_set_path(models_dir))

@@ -12,6 +12,7 @@ import spacy
 from spacy import about as spacy_about
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import compile_infix_regex
 
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp import entities as _entities  # noqa: F401  (registers the component)
@@ -74,6 +75,10 @@ def build_spacy_pipeline(
 ) -> Language:
     """`spacy.blank("en")` plus the components of `pipeline_config` (or `components`)."""
     nlp = spacy.blank("en")
+    # Split on parentheses inside a token: "(NASDAQ:GOOG)(NASDAQ:GOOGL)" is two ticker tags.
+    infixes = [*(nlp.Defaults.infixes or []), r"(?<=[^\s(])[()](?=[^\s)])"]
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     for factory, config in components or pipeline_config(models_dir):
         nlp.add_pipe(factory, config=config)
     nlp.max_length = MAX_TEXT_CHARS + 1000

@@ -114,8 +114,8 @@ _MARKET_CUES = frozenset(
         "percent",
     ]
 )
-_NAME_WORD = re.compile(r"^(?:[A-Z][\w&.'-]*|&|of|and|de)$")
-_NAME_CONNECTORS = frozenset({"&", "of", "and", "de"})
+_NAME_WORD = re.compile(r"^(?:[A-Z][\w&.'’-]*|&|of|de)$")
+_NAME_CONNECTORS = frozenset({"&", "of", "de"})
 # Capitalized only because they open a sentence or a phrase; never the start of a name.
 _NOT_NAME_START = frozenset(
     [
@@ -265,9 +265,13 @@ class AliasTable:
                         alias = alias.get("alias", "")
                     if not alias:
                         raise ConfigError(f"{path}: {etype} {entity_id} has an empty alias")
-                    self.aliases[(str(alias), case_sensitive)] = (etype, entity_id)
-                    if rule != AliasRule():
-                        self.rules[(etype, entity_id, str(alias).lower())] = rule
+                    forms = [str(alias)]
+                    if case_sensitive and forms[0].startswith("the "):
+                        forms.append("The " + forms[0][4:])  # "The Dow" opening a sentence
+                    for form in forms:
+                        self.aliases[(form, case_sensitive)] = (etype, entity_id)
+                        if rule != AliasRule():
+                            self.rules[(etype, entity_id, form.lower())] = rule
         return raw_text
 
     def ticker(self, symbol: str) -> EntityRecord | None:
@@ -490,6 +494,15 @@ class FinancialEntityRecognizer:
                 rule = self.table.rules.get((etype, entity_id, doc[start:end].text.lower()))
                 if rule is not None and not _rule_allows(doc, start, end, rule):
                     confidence = 0.0
+                if (
+                    etype == "ORG"
+                    and doc[start].lower_ == "bank"
+                    and start > 0
+                    and doc[start - 1].is_title
+                    and not doc[start - 1].is_sent_start
+                    and doc[start - 1].lower_ not in {"the", "u.s.", "us"}
+                ):
+                    confidence = 0.0  # "Development Bank of Japan" is not the Bank of Japan
                 source = "alias"
                 if etype == "TICKER":
                     end = _legal_suffix_end(lowers, end)
@@ -531,7 +544,7 @@ class FinancialEntityRecognizer:
                 # A small company known by one word ("Leslie's", "Ryan Specialty") needs
                 # context; if the word is also ordinary, the company named in full nearby.
                 confidence = 0.2 if ambiguous else 0.45
-            if len(span) == 1 and _inside_proper_name(doc, start, end):
+            if len(span) == 1 and _inside_proper_name(doc, start, end, ambiguous):
                 confidence -= 0.35  # "Tim Cook", "Carl Icahn", "John Williams"
             # The span takes the legal suffix written after the name: "Target Corp", "JPMorgan
             # Chase & Co", "Goldman Sachs Group Inc"; such a suffix also says "a company".
@@ -550,6 +563,9 @@ class FinancialEntityRecognizer:
         confidence = c.confidence
         if company and c.confidence >= 0.3:
             confidence += 0.3  # a cue alone never vouches for an ordinary word of a small cap
+        if c.confidence >= 0.3 and not doc[c.start].is_sent_start and doc[c.start].is_title:
+            # Capitalized mid-sentence: a name, not the fruit or the shop-window target.
+            confidence += 0.3
         if other:
             confidence -= 0.5
         if c.start > 0 and doc[c.start - 1].lower_ in {"the", "a", "an"}:
@@ -589,8 +605,12 @@ class FinancialEntityRecognizer:
                     continue  # "Anthony Fields & Associates (AFA)": an abbreviation
                 out.append(Candidate(i - 1, i + 2, "TICKER", symbol, confidence, "paren"))
                 continue
-            if _all_caps_context(doc, i):
+            if named_before.get(i) == symbol:
+                # "Apple AAPL, Amazon AMZN": the symbol right after its own company's name.
+                out.append(Candidate(i, i + 1, "TICKER", symbol, 0.9, "paren"))
                 continue
+            if self._caps_neighbour(doc, i) or _all_caps_context(doc, i):
+                continue  # "SAN FRANCISCO", "CVI Investments": part of another name
             if symbol in strong:
                 confidence = 0.9 if not word_like else 0.7
             elif word_like:
@@ -601,6 +621,22 @@ class FinancialEntityRecognizer:
                 confidence = 0.75 if market else 0.3
             out.append(Candidate(i, i + 1, "TICKER", symbol, confidence, "symbol"))
         return out
+
+    def _caps_neighbour(self, doc: Doc, i: int) -> bool:
+        """A neighbouring word in capitals that is no symbol, or a capitalized word right after:
+        the token is part of a longer name."""
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(doc):
+                text = doc[j].text
+                if (
+                    len(text) >= 3
+                    and text.isalpha()
+                    and text.isupper()
+                    and text not in self._symbols
+                ):
+                    return True
+        nxt = doc[i + 1] if i + 1 < len(doc) else None
+        return nxt is not None and nxt.is_title and nxt.lower_ not in _LEGAL_AFTER
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         """Non-overlapping candidates above the threshold: explicit notations first, then the
@@ -711,6 +747,21 @@ class FinancialEntityRecognizer:
                 return company.name, company.exchange
         return "", None
 
+    def entity_table(self, etype: str | None = None) -> list[tuple[str, str, str, str]]:
+        """(type, id, name, exchange) of every entity the recognizer can link: the curated
+        table, and for TICKER also the companies of the reference table."""
+        rows = {
+            (r.type, r.id): (r.type, r.id, r.name, r.exchange or "")
+            for r in self.table.entities.values()
+        }
+        if etype in (None, "TICKER"):
+            for symbol, company in self.reference.records.items():
+                if company.aliases:
+                    rows.setdefault(
+                        ("TICKER", symbol), ("TICKER", symbol, company.name, company.exchange or "")
+                    )
+        return sorted(r for r in rows.values() if etype is None or r[0] == etype)
+
     def mentions(self, doc: Doc) -> list[Mention]:
         """The linked mentions in a processed doc; a name directly followed by a ticker tag
         ("Comfort Systems USA (NYSE: FIX)") counts as one mention of the tagged ticker."""
@@ -759,7 +810,20 @@ class FinancialEntityRecognizer:
                 and previous.type == etype
                 and not text[previous.end : mention.start].strip()
             ):
-                continue  # "(NYSE: ABC) (NYSE: ABC)" typed twice
+                # "( VRX.TO ) ( VRX.N )", "(GSK) ( GSK.L )": one mention, its strongest notation.
+                stronger = source if source in {"tag", "ric", "cashtag"} else previous.source
+                out[-1] = Mention(
+                    etype,
+                    entity_id,
+                    previous.start,
+                    mention.end,
+                    text[previous.start : mention.end],
+                    name or previous.name,
+                    previous.exchange or exchange,
+                    max(previous.confidence, mention.confidence),
+                    stronger,
+                )
+                continue
             out.append(mention)
         return out
 
@@ -789,8 +853,9 @@ _HONORIFICS = frozenset(
 )
 
 
-def _inside_proper_name(doc: Doc, start: int, end: int) -> bool:
-    """The match touches another capitalized word: part of a longer proper name."""
+def _inside_proper_name(doc: Doc, start: int, end: int, ordinary_word: bool) -> bool:
+    """The match touches another capitalized word: part of a longer proper name ("Carl
+    Icahn"; for an ordinary word also "Southern California")."""
 
     def capital(i: int) -> bool:
         if not 0 <= i < len(doc):
@@ -800,7 +865,7 @@ def _inside_proper_name(doc: Doc, start: int, end: int) -> bool:
 
     before = capital(start - 1) and not doc[start - 1].is_sent_start
     honorific = start > 0 and doc[start - 1].lower_.rstrip(".") in _HONORIFICS
-    return before or honorific or capital(end)
+    return before or honorific or (ordinary_word and capital(end))
 
 
 def _legal_suffix_end(lowers: Sequence[str], end: int) -> int:
@@ -810,6 +875,10 @@ def _legal_suffix_end(lowers: Sequence[str], end: int) -> int:
         if lowers[suffix_end] in _LEGAL_AFTER:
             suffix_end += 1
         elif (
+            lowers[suffix_end] == ","
+            and suffix_end + 1 < len(lowers)
+            and lowers[suffix_end + 1] in _LEGAL_AFTER
+        ) or (
             lowers[suffix_end] == "&"
             and suffix_end + 1 < len(lowers)
             and lowers[suffix_end + 1] in {"co", "co."}

@@ -55,6 +55,7 @@ FORCED_AMBIGUOUS = frozenset(
 # Names of exchanges and other words that head index or venue mentions, never a company alone.
 BLOCKED_ALIASES = frozenset(
     {"nasdaq", "nyse", "cboe", "dow", "s&p", "russell", "reuters", "bloomberg", "fed", "treasury"}
+    | {"q1", "q2", "q3", "q4", "h1", "h2", "fy", "ai", "us", "uk", "eu"}
 )
 # Upper-case words in news that are not tickers unless a tag or cashtag says so.
 ACRONYMS = frozenset(
@@ -443,6 +444,31 @@ COMPANY_CUES = frozenset(
         "said",
         "says",
         "told",
+        "business",
+        "businesses",
+        "product",
+        "products",
+        "platform",
+        "software",
+        "devices",
+        "services",
+        "supplier",
+        "suppliers",
+        "parts",
+        "plant",
+        "plants",
+        "factory",
+        "factories",
+        "executives",
+        "buy",
+        "bought",
+        "sell",
+        "sold",
+        "cash",
+        "financial",
+        "ios",
+        "app",
+        "apps",
     ]
 )
 # ... and words that say it is a river, a fruit, a travel document or a gap between things.

@@ -148,6 +148,10 @@ _PAIR = re.compile(
 RIC = re.compile(
     r"(?P<open>[(<])\s*(?P<root>[A-Z0-9]{1,6})(?P<cls>[a-z])?\.(?P<suffix>[A-Z]{1,3})\s*(?P<close>[)>])"
 )
+# Reuters also writes RICs bare after a name: "Dell DELL.O and Nvidia"; only US suffixes.
+BARE_RIC = re.compile(
+    r"(?<![\w.$])(?P<root>[A-Z]{1,5})(?P<cls>[a-z])?\.(?P<suffix>N|O|OQ)(?![\w.])"
+)
 # "$NVDA", "$BRK.B": a dollar sign not inside a word or after a currency letter ("US$5"), a
 # letter first (never "$5"), and nothing word-like right after.
 CASHTAG = re.compile(r"(?<![\w$])\$(?P<symbol>[A-Z]{1,5}(?:\.[A-Z]{1,2})?)(?![\w])")
@@ -204,6 +208,16 @@ def find_rics(text: str) -> Iterator[TickerNotation]:
         yield TickerNotation(match.start(), match.end(), symbol, exchange, "ric")
 
 
+def find_bare_rics(text: str) -> Iterator[TickerNotation]:
+    for match in BARE_RIC.finditer(text):
+        symbol = match.group("root") + (
+            f".{match.group('cls').upper()}" if match.group("cls") else ""
+        )
+        yield TickerNotation(
+            match.start(), match.end(), symbol, RIC_EXCHANGES[match.group("suffix")], "ric"
+        )
+
+
 def find_cashtags(text: str) -> Iterator[TickerNotation]:
     for match in CASHTAG.finditer(text):
         symbol = normalize_symbol(match.group("symbol"))
@@ -213,7 +227,12 @@ def find_cashtags(text: str) -> Iterator[TickerNotation]:
 def find_ticker_notations(text: str) -> list[TickerNotation]:
     """Every explicit ticker in `text`, in order, without overlaps (a tag wins over a cashtag
     inside it)."""
-    found = [*find_exchange_tags(text), *find_rics(text), *find_cashtags(text)]
+    found = [
+        *find_exchange_tags(text),
+        *find_rics(text),
+        *find_bare_rics(text),
+        *find_cashtags(text),
+    ]
     found.sort(key=lambda n: (n.start, -(n.end - n.start)))
     out: list[TickerNotation] = []
     for notation in found:
