@@ -420,7 +420,12 @@ class FinancialEntityRecognizer:
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text  # built once: spaCy rebuilds doc.text on every access
-        junk = bool(text) and len(_BINARY_CHARS.findall(text)) > _BINARY_SHARE * len(text)
+        # A few undecodable bytes in a story are noise; many, at a steady share, are a binary.
+        junk = len(_BINARY_CHARS.findall(text)) > max(16, _BINARY_SHARE * len(text))
+        if junk:
+            # A binary payload decoded as text ("$H", "(I)", "ALL" by the hundred): no entities.
+            doc.spans[SPAN_KEY] = []
+            return doc
         candidates = self._notations(doc, text)
         candidates += self._curated(doc)
         if not junk:
@@ -611,13 +616,15 @@ class FinancialEntityRecognizer:
                 continue
             if self._caps_neighbour(doc, i) or _all_caps_context(doc, i):
                 continue  # "SAN FRANCISCO", "CVI Investments": part of another name
+            lo, hi = max(0, i - 6), min(len(doc), i + 7)
+            market = any(t.lower_ in _MARKET_CUES for t in doc[lo:hi])
             if symbol in strong:
                 confidence = 0.9 if not word_like else 0.7
+            elif word_like and len(symbol) >= 4 and symbol not in ACRONYMS and market:
+                confidence = 0.6  # "Shares of SNAP rose": a longer word in capitals, traded
             elif word_like:
                 continue  # CAT, NOW, IT, ON, ARE, ALL, CEO: only with a tag in the same text
             else:
-                lo, hi = max(0, i - 6), min(len(doc), i + 7)
-                market = any(t.lower_ in _MARKET_CUES for t in doc[lo:hi])
                 confidence = 0.75 if market else 0.3
             out.append(Candidate(i, i + 1, "TICKER", symbol, confidence, "symbol"))
         return out

@@ -563,13 +563,17 @@ def import_files(table: Path, paths: Iterable[Path], classifier: AliasClassifier
 
 
 def download_official(
-    dest: Path, min_interval_s: float = 0.1, timeout_s: float = 30.0
+    dest: Path,
+    min_interval_s: float = 0.1,
+    timeout_s: float = 30.0,
+    urls: Iterable[str] = SEC_URLS,
 ) -> list[Path]:
     """Fetch the official SEC and Nasdaq Trader files into `dest` (declared User-Agent with a
-    contact, at most 10 requests a second as the SEC asks)."""
+    contact, at most 10 requests a second as the SEC asks). A file is saved only once it has
+    arrived whole, so a failed download leaves the previous copy in place."""
     dest.mkdir(parents=True, exist_ok=True)
     saved = []
-    for url in SEC_URLS:
+    for url in urls:
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
@@ -577,7 +581,9 @@ def download_official(
         except OSError as exc:
             raise ConfigError(f"cannot download {url}: {exc}") from None
         target = dest / url.rsplit("/", 1)[1]
-        target.write_bytes(body)
+        partial = target.with_suffix(target.suffix + ".part")
+        partial.write_bytes(body)
+        partial.replace(target)
         saved.append(target)
         time.sleep(min_interval_s)
     return saved
