@@ -57,6 +57,7 @@ def newline_sentence_boundaries(doc: Doc) -> Doc:
 def pipeline_config(models_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     """The spaCy components, by registered name, and their config, in order."""
     entities = models_dir / "entities"
+    companies = entities / "companies.tsv"
     return [
         ("sentencizer", {}),
         ("newline_sentence_boundaries", {}),
@@ -64,7 +65,8 @@ def pipeline_config(models_dir: Path) -> list[tuple[str, dict[str, Any]]]:
             "financial_entities",
             {
                 "aliases_path": str(entities / "aliases.yaml"),
-                "companies_path": str(entities / "companies.tsv"),
+                # A models folder without a company table still links tags and curated names.
+                "companies_path": str(companies) if companies.is_file() else "",
             },
         ),
     ]
