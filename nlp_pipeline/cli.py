@@ -280,6 +280,74 @@ def check_floors(report: dict[str, Any], path: Path) -> list[str]:
     return failures
 
 
+def cmd_eval_entities(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.eval_entities import evaluate
+    from nlp_pipeline.nlp.analyzer import default_models_dir
+
+    result = evaluate(args.dataset, default_models_dir(), args.limit)
+    if not args.errors:
+        result.pop("errors", None)
+    print(json.dumps(result, indent=2, ensure_ascii=False), file=out)
+    return 0
+
+
+def cmd_aliases(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import aliases as store_aliases
+
+    if args.action == "list":
+        with Store(_db(args)) as store:
+            _table(store_aliases.list_aliases(store, args.all), out, "(no aliases yet)")
+        return 0
+    if not args.alias or (args.action == "add" and not args.ticker):
+        raise PipelineError(
+            f"aliases {args.action} needs ALIAS" + (" TICKER" if args.action == "add" else "")
+        )
+    from nlp_pipeline.nlp.tickers import normalize_symbol
+
+    ticker = normalize_symbol(args.ticker) if args.ticker else None
+    with Store(_db(args)) as store:
+        if args.action == "add":
+            assert ticker is not None
+            new = store_aliases.record_aliases(store, [(args.alias, ticker)], source="user")
+            print(f"{args.alias!r} -> {ticker}: {'added' if new else 'already known'}", file=out)
+        else:
+            removed = store_aliases.remove_alias(store, args.alias, ticker)
+            print(f"{args.alias!r}: {removed} alias(es) removed", file=out)
+    return 0
+
+
+def cmd_refdata(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.nlp.analyzer import default_models_dir
+    from nlp_pipeline.nlp.gazetteer import AliasClassifier
+    from nlp_pipeline.nlp.refdata import download_official, import_files
+
+    table = Path(args.table) if args.table else default_models_dir() / "entities" / "companies.tsv"
+    classifier = AliasClassifier()
+    if not classifier.available:
+        print(
+            "note: wordfreq and spacy-lookups-data are not installed; every one-word company "
+            "name will need context to link",
+            file=sys.stderr,
+        )
+    if args.action == "update":
+        paths = download_official(Path(args.dest))
+    else:
+        if not args.paths:
+            raise PipelineError("refdata import needs one or more files or folders")
+        paths = [Path(p) for p in args.paths]
+    touched = import_files(table, paths, classifier)
+    print(f"{touched} listings merged into {table}", file=out)
+    return 0
+
+
+def cmd_entities(args: argparse.Namespace, out: TextIO) -> int:
+    analyzer = _analyzer(args)
+    rows = analyzer.recognizer.entity_table(args.type)
+    frame = pd.DataFrame(rows, columns=["type", "id", "name", "exchange"])
+    _table(frame, out, "(no entities)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -398,6 +466,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feeds", parents=[common], help="list configured feeds or their status")
     p.add_argument("action", choices=["list", "status"])
     p.set_defaults(func=cmd_feeds)
+
+    q = eval_sub.add_parser("entities", help="entity recognition and linking")
+    q.add_argument(
+        "--dataset", required=True, choices=["reuters-ric", "fnspid", "finer-ord", "team"]
+    )
+    q.add_argument("--limit", type=int, help="only the first N items")
+    q.add_argument("--errors", action="store_true", help="list the team set's errors too")
+    q.set_defaults(func=cmd_eval_entities)
+
+    p = sub.add_parser("aliases", parents=[common], help="company aliases kept in the store")
+    p.add_argument("action", choices=["list", "add", "remove"])
+    p.add_argument("alias", nargs="?", help="the name as news writes it")
+    p.add_argument("ticker", nargs="?", help="its ticker (remove: only this ticker's alias)")
+    p.add_argument("--all", action="store_true", help="list removed aliases too")
+    p.set_defaults(func=cmd_aliases)
+
+    p = sub.add_parser("refdata", parents=[common], help="company reference data (tickers)")
+    p.add_argument("action", choices=["import", "update"])
+    p.add_argument("paths", nargs="*", help="import: SEC, Nasdaq Trader, S&P or iShares files")
+    p.add_argument("--table", help="table to update (default: models/entities/companies.tsv)")
+    p.add_argument("--dest", default="refdata-downloads", help="update: where downloads are saved")
+    p.set_defaults(func=cmd_refdata)
+
+    p = sub.add_parser("entities", parents=[common], help="list the entities that can be linked")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--type", choices=["TICKER", "INDEX", "POLICY", "ORG", "SECTOR"])
+    p.set_defaults(func=cmd_entities)
     return parser
 
 

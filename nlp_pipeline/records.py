@@ -85,6 +85,10 @@ class Mention:
     text: str
     name: str = ""
     exchange: str | None = None
+    # How sure the link is, in [0, 1]; and how it was found: tag, ric, cashtag (explicit
+    # notations), alias, name, learned, symbol (a bare ticker).
+    confidence: float = 1.0
+    source: str = ""
 
 
 @dataclass

@@ -19,8 +19,10 @@ from nlp_pipeline.errors import PipelineError
 from nlp_pipeline.ingest import Ingestor, article_id
 from nlp_pipeline.ingest.dedup import NearDuplicateIndex
 from nlp_pipeline.nlp import Analyzer
+from nlp_pipeline.nlp.entities import learned_aliases
 from nlp_pipeline.records import FeedReport
 from nlp_pipeline.store import Store
+from nlp_pipeline.store import aliases as store_aliases
 
 DEFAULT_WINDOW_DAYS = 28
 NEAR_DUPLICATE_LOOKBACK_DAYS = 30
@@ -169,6 +171,8 @@ def analyze(
     if run_id is None:
         run_id = store.start_run("analyze", [], key)
     pending = store.articles_to_analyze(key, reanalyze)
+    # Aliases learned from earlier articles (or added by users) link names given without a tag.
+    analyzer.recognizer.add_aliases(store_aliases.active_aliases(store))
     documents = (document for _, document in pending)
     results = analyzer.analyze_many(documents, batch_size=batch_size)
     bar = tqdm(
@@ -180,8 +184,12 @@ def analyze(
         disable=None if progress else True,
         leave=False,
     )
-    for (article_key, _), result in bar:
+    for (article_key, document), result in bar:
         store.save_analysis(article_key, result, key, run_id)
+        learned = analyzer.recognizer.new_aliases(learned_aliases(document, result))
+        if learned:
+            store_aliases.record_aliases(store, learned)
+            analyzer.recognizer.add_aliases(learned)
     if own_run:
         store.finish_run(run_id, [], len(pending))
     return len(pending)

@@ -13,6 +13,7 @@ import spacy
 from spacy import about as spacy_about
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import compile_infix_regex
 
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp import entities as _entities  # noqa: F401  (registers the component)
@@ -58,14 +59,35 @@ def newline_sentence_boundaries(doc: Doc) -> Doc:
     return doc
 
 
-def build_spacy_pipeline(models_dir: Path) -> Language:
+def pipeline_config(models_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The spaCy components, by registered name, and their config, in order."""
+    entities = models_dir / "entities"
+    companies = entities / "companies.tsv"
+    return [
+        ("sentencizer", {}),
+        ("newline_sentence_boundaries", {}),
+        (
+            "financial_entities",
+            {
+                "aliases_path": str(entities / "aliases.yaml"),
+                # A models folder without a company table still links tags and curated names.
+                "companies_path": str(companies) if companies.is_file() else "",
+            },
+        ),
+    ]
+
+
+def build_spacy_pipeline(
+    models_dir: Path, components: Sequence[tuple[str, dict[str, Any]]] | None = None
+) -> Language:
+    """`spacy.blank("en")` plus the components of `pipeline_config` (or `components`)."""
     nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("newline_sentence_boundaries")
-    nlp.add_pipe(
-        "financial_entities",
-        config={"aliases_path": str(models_dir / "entities" / "aliases.yaml")},
-    )
+    # Split on parentheses inside a token: "(NASDAQ:GOOG)(NASDAQ:GOOGL)" is two ticker tags.
+    infixes = [*(nlp.Defaults.infixes or []), r"(?<=[^\s(])[()](?=[^\s)])"]
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    for factory, config in components or pipeline_config(models_dir):
+        nlp.add_pipe(factory, config=config)
     nlp.max_length = MAX_TEXT_CHARS + 1000
     return nlp
 
@@ -244,8 +266,16 @@ class Analyzer:
             indices = sorted({i for m in group if (i := sentence_of(m.start)) is not None})
             scores = [sentences[i].sentiment.score for i in indices]
             early = any(i <= 1 for i in indices)
-            # Rule-based relevance: mention share, prominence (title/lead), repetition.
-            relevance = 0.5 * len(group) / most + 0.3 * early + 0.2 * min(1.0, len(group) / 3)
+            tagged = any(m.source in {"tag", "ric", "cashtag"} for m in group)
+            confidence = max(m.confidence for m in group)
+            # Relevance: mention share, prominence (headline/lead), repetition, an explicit
+            # ticker notation, and how sure the link is.
+            relevance = confidence * (
+                0.4 * len(group) / most
+                + 0.25 * early
+                + 0.15 * min(1.0, len(group) / 3)
+                + 0.2 * tagged
+            )
             named = next((m for m in group if m.name), group[0])
             exchange = next((m.exchange for m in group if m.exchange), None)
             out.append(

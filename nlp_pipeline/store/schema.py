@@ -110,6 +110,24 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX entities_by_id ON article_entities (entity_id);
         """,
     ),
+    (
+        30,
+        """
+        -- Company aliases learned from the corpus (a name right before its ticker tag) or
+        -- added by a user (`nlp-pipeline aliases add`); the analyzer links them in later texts.
+        CREATE TABLE entity_aliases (
+            alias       VARCHAR NOT NULL,
+            entity_type VARCHAR NOT NULL,
+            entity_id   VARCHAR NOT NULL,
+            source      VARCHAR NOT NULL,    -- learned | user
+            seen        INTEGER NOT NULL DEFAULT 1,
+            first_seen  TIMESTAMPTZ NOT NULL,
+            last_seen   TIMESTAMPTZ NOT NULL,
+            disabled    BOOLEAN NOT NULL DEFAULT false,  -- removed by a user: never relearned
+            PRIMARY KEY (alias, entity_type, entity_id)
+        );
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -89,7 +89,8 @@ def test_ric_learns_company_name(analyzer: Analyzer) -> None:
 def test_sentence_initial_word_not_part_of_learned_name(analyzer: Analyzer) -> None:
     text = "Shares of United Parcel ( UPS.N ) fell."
     ups = entities(analyzer, text)[("TICKER", "UPS")]
-    assert ups["name"] == "United Parcel"
+    assert surfaces(text, ups) == ["United Parcel ( UPS.N )"]
+    assert ups["name"] == "United Parcel Service"  # the reference table's name
 
 
 def test_brk_b_normalizes(analyzer: Analyzer) -> None:
@@ -146,7 +147,13 @@ def test_learned_name_does_not_leak_between_texts(analyzer: Analyzer) -> None:
         ("Small caps in the Russell 2000 led.", "Russell 2000", "INDEX", "RUT"),
         ("Blue chips in the Dow slipped.", "the Dow", "INDEX", "DJI"),
         ("The One Big Beautiful Bill Act passed.", "One Big Beautiful Bill Act", "POLICY", "OBBBA"),
-        ("Buyers used Section 179 expensing.", "Section 179", "POLICY", "SECTION_179"),
+        ("Buyers used Section 179 expensing.", "Section 179 expensing", "POLICY", "SECTION_179"),
+        (
+            "Buyers claimed the Section 179 deduction.",
+            "Section 179 deduction",
+            "POLICY",
+            "SECTION_179",
+        ),
         ("The Federal Reserve met on Wednesday.", "Federal Reserve", "ORG", "FED"),
         ("Traders think the Fed will wait.", "the Fed", "ORG", "FED"),
         ("Minutes of the FOMC were released.", "FOMC", "ORG", "FED"),
