@@ -110,6 +110,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX entities_by_id ON article_entities (entity_id);
         """,
     ),
+    (
+        10,
+        """
+        -- Tickers the publisher attached (news sitemaps' <news:stock_tickers>), as given.
+        ALTER TABLE articles ADD COLUMN publisher_tickers VARCHAR[] DEFAULT [];
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
