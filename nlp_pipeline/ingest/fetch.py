@@ -375,7 +375,7 @@ class Fetcher:
                     )
                 content = self._read_body(url, response, deadline)
             finally:
-                response.release_conn()
+                _finish(response)
             return FetchResult(
                 url=current,
                 status=status,
@@ -432,6 +432,21 @@ class Fetcher:
                 raise FetchError(url, f"decompressed body exceeds the {limit} byte limit")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _finish(response: Any) -> None:
+    """Hand the connection back for reuse when the body is done or small enough to skip;
+    otherwise drop it (an unread large body must not be downloaded just to reuse a socket)."""
+    length = response.headers.get("Content-Length", "")
+    if response.isclosed() or (length.isdigit() and int(length) <= _CHUNK):
+        try:
+            response.drain_conn()
+        except (HTTPError, OSError):
+            response.close()
+            return
+        response.release_conn()
+    else:
+        response.close()
 
 
 def _short(exc: BaseException) -> str:
