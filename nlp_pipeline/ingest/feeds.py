@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import feedparser
 from lxml import etree
@@ -58,6 +58,7 @@ def parse_syndication_feed(
     feed_id: str,
     base_url: str,
     headers: Mapping[str, str] | None = None,
+    linkless_ids: bool = False,
 ) -> ParsedFeed:
     """RSS 0.9x/1.0/2.0 and Atom, tolerant of the malformed feeds found in the wild.
 
@@ -91,10 +92,17 @@ def parse_syndication_feed(
         if not link and str(item.get("id", "")).startswith(("http://", "https://")):
             link = item["id"]
         url = _http_url(link, base_url) if link else None
+        if url is None and linkless_ids:
+            # A local archive's item without a link is still content; it is named by the file
+            # and its guid (or position) so re-reading the file finds the same article.
+            guid = str(item.get("id", "") or "")
+            url = f"{base_url}?{urlencode({'guid': guid} if guid else {'entry': position + 1})}"
         if url is None:
             warnings.append(f"feed {feed_id!r} item {position + 1}: no usable link, skipped")
             continue
         summary = strip_html(item.get("summary", "") or "")
+        if not summary and item.get("content"):
+            summary = strip_html(str(item["content"][0].get("value", "") or ""))
         published = _struct_to_datetime(item.get("published_parsed")) or _struct_to_datetime(
             item.get("updated_parsed")
         )
@@ -266,6 +274,7 @@ def parse_feed(
     feed_id: str,
     base_url: str,
     headers: Mapping[str, str] | None = None,
+    linkless_ids: bool = False,
 ) -> ParsedFeed:
     """Dispatch on the configured feed kind; a `page` feed is its own single entry. A feed
     configured as RSS/Atom that turns out to be a sitemap (or the reverse) is read as what it
@@ -276,7 +285,7 @@ def parse_feed(
             parsed = (
                 parse_sitemap(content, feed_id, base_url)
                 if actual == "sitemap"
-                else parse_syndication_feed(content, feed_id, base_url, headers)
+                else parse_syndication_feed(content, feed_id, base_url, headers, linkless_ids)
             )
             parsed.warnings.insert(
                 0, f"feed {feed_id!r} at {base_url}: configured as {kind}, read as {actual}"
@@ -284,7 +293,7 @@ def parse_feed(
             return parsed
         if kind == "sitemap":
             return parse_sitemap(content, feed_id, base_url)
-        return parse_syndication_feed(content, feed_id, base_url, headers)
+        return parse_syndication_feed(content, feed_id, base_url, headers, linkless_ids)
     if kind == "page":
         return ParsedFeed([FeedEntry(feed_id=feed_id, url=base_url)])
     raise FeedParseError(f"feed {feed_id!r}: unknown kind {kind!r}")

@@ -159,7 +159,7 @@ def _read_feed(
     local input stays offline). Problems are summed up in one line per file."""
     uri = _file_uri(path)
     try:
-        parsed = parse_feed(content, kind, feed_id, uri, headers)
+        parsed = parse_feed(content, kind, feed_id, uri, headers, linkless_ids=True)
     except FeedParseError as exc:
         yield LocalProblem(path, _plain_reason(str(exc)), True)
         return
@@ -183,15 +183,21 @@ def _read_feed(
             continue
         used += 1
         yield article
+    warnings = [_plain_reason(w) for w in parsed.warnings]
+    if used == 0 and skipped:
+        # Entries, but none usable: one line saying why.
+        reason = f"none of its {len(parsed.entries)} entries has a title or text"
+        yield LocalProblem(path, "; ".join([reason, *warnings[:1]]), fatal=True)
+        return
     notes = []
     if skipped:
         notes.append(f"{len(skipped)} of {len(parsed.entries)} entries have no title or text")
     if not parsed.entries:
         notes.append("feed has no entries")
-    notes += [_plain_reason(w) for w in parsed.warnings]
+    notes += warnings
     if notes:
         more = f" (+{len(notes) - 1} more)" if len(notes) > 1 else ""
-        yield LocalProblem(path, notes[0] + more, fatal=used == 0 and bool(parsed.entries))
+        yield LocalProblem(path, notes[0] + more)
 
 
 def _plain_reason(message: str) -> str:
