@@ -396,7 +396,8 @@ def feed_status(config: Config, store: Store | None) -> pd.DataFrame:
                 "failures_in_row": failures,
                 "articles": articles,
                 "errors": errors,
-                "last_error": (error or "")[:80],
+                # Errors start with the feed's URL, shown once already in `feeds list`.
+                "last_error": (error or "").removeprefix(f"{feed.url}: ")[:80],
             }
         )
     frame = pd.DataFrame(rows)

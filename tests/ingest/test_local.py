@@ -33,7 +33,8 @@ HTML = b"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Rates on hold
 <p>The central bank left its policy rate unchanged on Wednesday, citing inflation that has
 cooled more slowly than officials had expected at the start of the year.</p>
 <p>Officials signalled that cuts remain possible later in the year if price pressures ease
-and the labour market continues to cool gradually across most regions.</p></article></body></html>"""
+and the labour market continues to cool gradually across most regions.</p></article>
+</body></html>"""
 
 
 def articles(path: Path) -> tuple[list[Article], list[LocalProblem]]:
