@@ -42,7 +42,7 @@ class FetchSettings:
     max_backoff_s: float = 60.0
     max_redirects: int = 5
     # Hosts polled at once; requests to one host are always one at a time.
-    max_parallel_hosts: int = 8
+    max_parallel_hosts: int = 16
     # robots.txt is honoured for article pages (feeds are meant to be polled).
     respect_robots_txt: bool = True
     # Requests to loopback/private/link-local addresses are refused unless this is true ...

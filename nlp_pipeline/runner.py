@@ -176,6 +176,9 @@ def _ingest_feed(
         leave=False,
     )
     stopped = False
+    # Articles built from the feed alone (no page fetch) are stored in one transaction per
+    # feed; fetched pages are stored one by one, each as soon as it arrives.
+    batch: list[Article] | None = [] if not (feed.full_text or feed.kind == "page") else None
     for key, entry in bar:
         if key in known:
             report.already_stored += 1
@@ -188,7 +191,12 @@ def _ingest_feed(
         except Exception as exc:  # one broken article must not stop the feed
             gate.failure(report, run_id, entry.url, exc)
             continue
-        gate.add(article, report)
+        if batch is None:
+            gate.add(article, report)
+        else:
+            batch.append(article)
+    if batch:
+        gate.add_batch(batch, report)
     # Only trust the feed's validators once every entry it listed is stored, so that a
     # conditional GET never hides entries that failed (or were not reached) this time.
     validators = None if report.failed or stopped else (poll.etag, poll.last_modified)

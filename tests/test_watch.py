@@ -16,7 +16,8 @@ from nlp_pipeline.watch import WatchRound, watch
 
 ITEM = """<item><title>{title}</title><link>https://news.example.com/{slug}</link>
 <pubDate>Tue, 04 Aug 2026 14:30:00 GMT</pubDate>
-<description>Small caps rallied as the Russell 2000 outpaced the S&amp;P 500.</description></item>"""
+<description>Small caps rallied as the Russell 2000 outpaced the S&amp;P 500.</description>
+</item>"""
 
 
 def write_feed(path: Path, titles: list[str]) -> None:

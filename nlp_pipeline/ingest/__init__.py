@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from nlp_pipeline.config import FeedConfig, FetchSettings
 from nlp_pipeline.errors import FeedParseError, FetchError
 from nlp_pipeline.ingest.dates import resolve_published
-from nlp_pipeline.ingest.dedup import article_id, canonical_url, content_hash, minhash
+from nlp_pipeline.ingest.dedup import article_id, canonical_url, fingerprints
 from nlp_pipeline.ingest.extract import extract_page
 from nlp_pipeline.ingest.feeds import parse_feed
 from nlp_pipeline.ingest.fetch import Fetcher, FetchResult
@@ -138,6 +138,7 @@ def build_article(
     fetched_at = fetched_at or datetime.now(UTC)
     published_at, fell_back = resolve_published(published, fetched_at)
     body = f"{title}\n{text}" if title else text
+    body_hash, signature = fingerprints(body)
     return Article(
         article_id=article_id(url),
         feed_id=feed_id,
@@ -148,8 +149,8 @@ def build_article(
         fetched_at=fetched_at,
         summary=summary,
         author=author,
-        content_hash=content_hash(body),
-        minhash=minhash(body),
+        content_hash=body_hash,
+        minhash=signature,
         published_fallback=fell_back,
         publisher_tickers=list(publisher_tickers or []),
     )

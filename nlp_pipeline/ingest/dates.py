@@ -7,6 +7,7 @@ and a future date cannot shift windows computed from the newest article.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -33,6 +34,9 @@ _ZONES = {
     "CEST": tz.tzoffset("CEST", 2 * 3600),
     "JST": tz.tzoffset("JST", 9 * 3600),
 }
+_CLOCK_WITH_ZONE = re.compile(
+    r"^(\w{3} \w{3} \d{1,2}, \d{4} \d{1,2}:\d{2}[aApP][mM]) ([A-Z]{1,4})$"
+)
 _EPOCH_MIN, _EPOCH_MAX = 0, 4_102_444_800  # 1970 .. 2100
 
 
@@ -62,6 +66,15 @@ def parse_date(value: object) -> datetime | None:
         return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         pass
+    match = _CLOCK_WITH_ZONE.match(text)
+    if match and match.group(2) in _ZONES:
+        # 'Mon Jan 2, 2012 12:15pm EST' (wire archives): far cheaper than dateutil's parser.
+        try:
+            local = datetime.strptime(match.group(1), "%a %b %d, %Y %I:%M%p")
+        except ValueError:
+            pass
+        else:
+            return to_utc(local.replace(tzinfo=_ZONES[match.group(2)]))
     try:
         return to_utc(parsedate_to_datetime(text))
     except (TypeError, ValueError, IndexError):

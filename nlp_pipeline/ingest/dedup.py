@@ -81,14 +81,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(" ".join(normalized_words(text)).encode("utf-8")).hexdigest()
 
 
+def fingerprints(text: str) -> tuple[str, list[int]]:
+    """`content_hash(text)` and `minhash(text)`, sharing one pass over the words."""
+    words = normalized_words(text)
+    joined = " ".join(words).encode("utf-8")
+    return hashlib.sha1(joined).hexdigest(), _minhash_words(words, joined)
+
+
 def minhash(text: str) -> list[int]:
     """A 64-value MinHash signature of the text's word 5-shingles (empty text -> [])."""
     words = normalized_words(text)
+    return _minhash_words(words, " ".join(words).encode("utf-8"))
+
+
+def _minhash_words(words: list[str], data: bytes) -> list[int]:
     if not words:
         return []
-    # Each shingle is " ".join of 5 words; sliced from the joined text's bytes, which is the
-    # same string and several times cheaper than joining every window.
-    data = " ".join(words).encode("utf-8")
+    # Each shingle is " ".join of 5 words; sliced from the joined text's bytes (`data`), which
+    # is the same string and several times cheaper than joining every window.
     lengths = [len(w) for w in words] if data.isascii() else [len(w.encode()) for w in words]
     starts = list(accumulate((length + 1 for length in lengths[:-1]), initial=0))
     if len(words) <= SHINGLE:

@@ -172,3 +172,34 @@ def test_every_shared_capture_and_feedparser_file_goes_through() -> None:
     # The captures saved as quoted strings are recovered, not dropped.
     assert by_site.get("www.marketwatch.com", 0) >= 900
     assert by_site.get("www.bloomberg.com", 0) >= 700
+
+
+def test_future_dated_article_does_not_shift_the_near_duplicate_lookback(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    story = "Regional lenders reported steadier deposit flows in the third quarter as costs eased."
+    records = [
+        {
+            "title": "Old",
+            "text": story,
+            "url": "https://a.test/1",
+            "published": (now - timedelta(days=20)).isoformat(),
+        },
+        {
+            "title": "Typo date",
+            "text": "Unrelated text about oil prices and refiners today.",
+            "url": "https://a.test/2",
+            "published": (now + timedelta(days=400)).isoformat(),
+        },
+    ]
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(json.dumps(r) for r in records))
+    copy = tmp_path / "copy.jsonl"
+    copy.write_text(json.dumps({"title": "Old", "text": story, "url": "https://b.test/copy"}))
+    with Store(":memory:") as store:
+        ingest_files([first], store, progress=False)
+        # The far-future date was replaced by the fetch time, so the 20-day-old story is
+        # still inside the 30-day lookback and its syndicated copy is caught.
+        report = ingest_files([copy], store, progress=False)
+        flags = store.con.execute("SELECT max(published) <= now() FROM articles").fetchone()
+    assert (report.new, report.near_duplicate) == (0, 1)
+    assert flags == (True,)
