@@ -131,7 +131,8 @@ class NearDuplicateIndex:
 
     def __init__(self, threshold: float = NEAR_DUPLICATE_JACCARD) -> None:
         self.threshold = threshold
-        self._buckets: dict[int, list[str]] = {}
+        # Band hash -> the key of the one article in that bucket, or a list when several are.
+        self._buckets: dict[int, str | list[str]] = {}
         self._signatures: dict[str, np.ndarray] = {}
         self._cluster: dict[str, str] = {}
 
@@ -153,7 +154,13 @@ class NearDuplicateIndex:
         if cluster_id and cluster_id != key:
             self._cluster[key] = cluster_id
         for band_key in self._band_keys(array):
-            self._buckets.setdefault(band_key, []).append(key)
+            bucket = self._buckets.get(band_key)
+            if bucket is None:
+                self._buckets[band_key] = key
+            elif isinstance(bucket, str):
+                self._buckets[band_key] = [bucket, key]
+            else:
+                bucket.append(key)
 
     def find(self, signature: list[int]) -> str | None:
         """The cluster id of the most similar indexed article above the threshold, if any."""
@@ -162,7 +169,11 @@ class NearDuplicateIndex:
         array = np.asarray(signature, dtype=np.uint64)
         candidates: set[str] = set()
         for band_key in self._band_keys(array):
-            candidates.update(self._buckets.get(band_key, ()))
+            bucket = self._buckets.get(band_key)
+            if isinstance(bucket, str):
+                candidates.add(bucket)
+            elif bucket is not None:
+                candidates.update(bucket)
         best, best_score = None, self.threshold
         for key in sorted(candidates):
             score = float(np.count_nonzero(self._signatures[key] == array)) / NUM_PERM

@@ -53,6 +53,35 @@ def _http_url(link: str, base_url: str) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https", "file") else None
 
 
+_ENTITY_DECLARATION = re.compile(
+    rb"""<!ENTITY\s+%?\s*[\w.:-]+\s+(?:(?:SYSTEM|PUBLIC)\b[^>]*|"[^"]*"|'[^']*')\s*>"""
+)
+_ENTITY_REFERENCE = re.compile(rb"&[A-Za-z_%][\w.:-]*;|%[A-Za-z_][\w.:-]*;")
+
+
+def defuse_entity_declarations(content: bytes) -> tuple[bytes, int]:
+    """Remove DTD entity declarations that are external (SYSTEM/PUBLIC: file or network
+    reads) or refer to other entities (the "billion laughs" expansion), before any parser sees
+    them. References to a removed entity stay unexpanded. Returns (content, how many)."""
+    head = content[:65536]
+    if b"<!ENTITY" not in head:
+        return content, 0
+    removed = 0
+
+    def dangerous(match: re.Match[bytes]) -> bytes:
+        nonlocal removed
+        declaration = match.group(0)
+        if re.search(rb"\b(SYSTEM|PUBLIC)\b", declaration) or _ENTITY_REFERENCE.search(
+            declaration.split(None, 2)[-1]
+        ):
+            removed += 1
+            return b""
+        return declaration
+
+    cleaned = _ENTITY_DECLARATION.sub(dangerous, head)
+    return cleaned + content[65536:], removed
+
+
 def parse_syndication_feed(
     content: bytes,
     feed_id: str,
@@ -66,6 +95,7 @@ def parse_syndication_feed(
     weigh the HTTP charset against the XML declaration. Its strict parser is expat, which
     resolves no external entity and refuses entity-expansion bombs; on such a refusal it falls
     back to a loose parser that leaves the entity unexpanded."""
+    content, defused = defuse_entity_declarations(content)
     parsed = feedparser.parse(
         content,
         response_headers=dict(headers or {}),
@@ -73,6 +103,11 @@ def parse_syndication_feed(
         resolve_relative_uris=False,
     )
     warnings: list[str] = []
+    if defused:
+        warnings.append(
+            f"feed {feed_id!r} at {base_url}: {defused} external or nested entity "
+            "declaration(s) removed"
+        )
     if parsed.bozo:
         problem = parsed.get("bozo_exception")
         message = f"{type(problem).__name__}: {problem}" if problem else "malformed feed"
