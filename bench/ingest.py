@@ -33,12 +33,13 @@ from nlp_pipeline.config import Config, FeedConfig, FetchSettings
 from nlp_pipeline.runner import ingest, ingest_files
 from nlp_pipeline.store import Store
 
-WORDS = (
+VOCABULARY = (
     "market shares investors rally index earnings guidance quarter revenue margin growth "
     "rates inflation bank lender credit deposits yield curve tariff trade policy capital "
     "spending data center chips demand supply outlook forecast analysts sector industrials "
     "energy oil refiners housing retail consumer payrolls jobs wages dollar bonds treasury"
-).split()
+)
+WORDS = VOCABULARY.split()
 
 
 def shared_data() -> Path:
@@ -55,11 +56,13 @@ def bench_local(repeat: int) -> dict[str, object]:
     rates = []
     articles = 0
     for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as folder:
-            with Store(Path(folder) / "bench.duckdb") as store:
-                started = time.perf_counter()
-                report = ingest_files([sample], store, progress=False)
-                elapsed = time.perf_counter() - started
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            Store(Path(folder) / "bench.duckdb") as store,
+        ):
+            started = time.perf_counter()
+            report = ingest_files([sample], store, progress=False)
+            elapsed = time.perf_counter() - started
         articles = report.articles
         rates.append(articles / elapsed)
     return {
@@ -151,9 +154,7 @@ def bench_poll(hosts: int, feeds_per_host: int, delay_s: float) -> dict[str, obj
                     f"h{holder[0]}-{n}", f"http://127.0.0.1:{holder[0]}/{n}", full_text=False
                 )
             )
-    settings = FetchSettings(
-        allowed_private_networks=("127.0.0.1/32",), per_host_delay_s=0.0
-    )
+    settings = FetchSettings(allowed_private_networks=("127.0.0.1/32",), per_host_delay_s=0.0)
     config = Config(feeds=tuple(feeds), settings=settings)
     rounds = []
     try:
