@@ -176,6 +176,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
         args.feeds,
         max_rounds=args.rounds,
         on_round=show,
+        on_error=lambda exc: print(f"  store busy, retrying: {exc}", file=sys.stderr),
         progress=not args.quiet,
     )
     print(f"watch stopped after {rounds} rounds; everything committed is kept", file=out)

@@ -20,6 +20,7 @@ from typing import Any
 
 from nlp_pipeline import runner
 from nlp_pipeline.config import Config
+from nlp_pipeline.errors import StoreError
 from nlp_pipeline.ingest import Ingestor
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.records import FeedReport
@@ -27,6 +28,7 @@ from nlp_pipeline.store import Store
 
 # Longest single sleep, so a changed clock or a missed signal never stalls watch for long.
 MAX_SLEEP_S = 60.0
+STORE_RETRY_S = 10.0
 
 
 @dataclass
@@ -51,6 +53,7 @@ def watch(
     max_rounds: int | None = None,
     stop: threading.Event | None = None,
     on_round: Callable[[WatchRound], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
     progress: bool = False,
     handle_signals: bool = True,
     clock: Callable[[], float] = time.monotonic,
@@ -74,23 +77,30 @@ def watch(
             now = clock()
             due = [feed.id for feed in feeds if next_due[feed.id] <= now]
             if due:
-                rounds += 1
                 started = datetime.now(UTC)
-                with Store(db_path) as store:
-                    reports, warnings = runner.ingest(
-                        config,
-                        store,
-                        due,
-                        ingestor=ingestor,
-                        progress=progress,
-                        should_stop=stop.is_set,
-                    )
-                    fresh = sum(r.new + r.near_duplicate for r in reports)
-                    analyzed = (
-                        runner.analyze(store, analyzer, progress=progress)
-                        if fresh and not stop.is_set()
-                        else 0
-                    )
+                try:
+                    with Store(db_path) as store:
+                        reports, warnings = runner.ingest(
+                            config,
+                            store,
+                            due,
+                            ingestor=ingestor,
+                            progress=progress,
+                            should_stop=stop.is_set,
+                        )
+                        fresh = sum(r.new + r.near_duplicate for r in reports)
+                        analyzed = (
+                            runner.analyze(store, analyzer, progress=progress)
+                            if fresh and not stop.is_set()
+                            else 0
+                        )
+                except StoreError as exc:
+                    # E.g. another process holds the store for writing: try again shortly.
+                    if on_error is not None:
+                        on_error(exc)
+                    stop.wait(STORE_RETRY_S)
+                    continue
+                rounds += 1
                 finished = clock()
                 for feed in feeds:
                     if feed.id in due:
