@@ -113,12 +113,76 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
+    if args.file:
+        return _ingest_files(args, out)
     config = _config(args)
     with Store(_db(args)) as store:
         reports, warnings = runner.ingest(config, store, args.feeds, progress=not args.quiet)
     _print_reports(reports, out)
     for warning in warnings[:10]:
         print(f"  warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _ingest_files(args: argparse.Namespace, out: TextIO) -> int:
+    with Store(_db(args)) as store:
+        report = runner.ingest_files(
+            args.file, store, feed_id=args.feed_id, progress=not args.quiet
+        )
+    rate = report.articles / report.elapsed_s if report.elapsed_s else 0.0
+    print(
+        f"{report.files} files read, {report.files_failed} unusable; articles: {report.new} new, "
+        f"{report.near_duplicate} near-duplicate, {report.already_stored} already stored, "
+        f"{report.failed} bad records; {report.elapsed_s:.1f} s ({rate:.0f} articles/s) "
+        f"into {_db(args)}",
+        file=out,
+    )
+    if report.errors:
+        print(f"Problems ({len(report.errors)}):", file=out)
+        for error in report.errors[:20]:
+            print(f"  {error}", file=out)
+        if len(report.errors) > 20:
+            print(
+                f"  ... and {len(report.errors) - 20} more (see the ingest_errors table)", file=out
+            )
+    for warning in report.warnings[:10]:
+        print(f"  warning: {warning}", file=sys.stderr)
+    if len(report.warnings) > 10:
+        print(f"  ... and {len(report.warnings) - 10} more warnings", file=sys.stderr)
+    return 1 if report.files_failed and not report.articles else 0
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.watch import WatchRound, watch
+
+    config, analyzer = _config(args), _analyzer(args)
+
+    def show(done: WatchRound) -> None:
+        parts = ", ".join(
+            f"{r.feed_id} {'not modified' if r.not_modified else f'{r.new + r.near_duplicate} new'}"
+            + (f" ({r.failed} failed)" if r.failed else "")
+            for r in done.reports
+        )
+        print(
+            f"{done.started_at:%Y-%m-%d %H:%M:%S} round {done.number}: {parts}; "
+            f"{done.analyzed} analyzed",
+            file=out,
+            flush=True,
+        )
+        for feed_id, error in [(r.feed_id, e) for r in done.reports for e in r.errors][:5]:
+            print(f"  [{feed_id}] {error}", file=out, flush=True)
+
+    rounds = watch(
+        config,
+        _db(args),
+        analyzer,
+        args.feeds,
+        max_rounds=args.rounds,
+        on_round=show,
+        on_error=lambda exc: print(f"  store busy, retrying: {exc}", file=sys.stderr),
+        progress=not args.quiet,
+    )
+    print(f"watch stopped after {rounds} rounds; everything committed is kept", file=out)
     return 0
 
 
@@ -218,10 +282,11 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if not _db(args).exists():
         print(f"No store at {_db(args)} yet; no feed has been polled.", file=out)
+        _table(runner.feed_status(config, None), out)
         return 0
     with Store(_db(args), read_only=True) as store:
-        frame = store.feed_status()
-    _table(frame, out, "no feed has been polled yet")
+        frame = runner.feed_status(config, store)
+    _table(frame, out, "no feeds configured")
     return 0
 
 
@@ -383,9 +448,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("ingest", parents=[common], help="poll feeds and store new articles")
+    p = sub.add_parser(
+        "ingest",
+        parents=[common],
+        help="poll feeds (or read local files) and store new articles",
+    )
     p.add_argument("--feeds", nargs="+", metavar="ID")
+    p.add_argument(
+        "--file",
+        nargs="+",
+        metavar="PATH",
+        help="ingest local files or folders instead: RSS/Atom/sitemap files, HTML pages, "
+        "JSONL (title, text or body, url, published), plain text; .gz too",
+    )
+    p.add_argument(
+        "--feed-id", default="local", help="feed id recorded for --file input (default: local)"
+    )
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "watch",
+        parents=[common],
+        help="poll each feed on its interval and analyze what is new, until stopped",
+    )
+    p.add_argument("--feeds", nargs="+", metavar="ID", help="feed ids (default: every enabled)")
+    p.add_argument("--rounds", type=int, metavar="N", help="stop after N polling rounds")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser(
         "analyze",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,18 +30,41 @@ class FetchSettings:
     """Network manners; every field can be set under `settings:` in feeds.yaml."""
 
     user_agent: str = "nlp-pipeline/0.1 (+https://pypi.org/project/nlp-pipeline/)"
+    # Read timeout: the longest wait for the next bytes of a response.
     timeout_s: float = 20.0
+    connect_timeout_s: float = 10.0
+    # The whole response, redirects included, must arrive within this (stops trickling bodies).
+    total_timeout_s: float = 60.0
     max_bytes: int = 10_000_000
     per_host_delay_s: float = 1.0
     max_retries: int = 3
     backoff_base_s: float = 2.0
     max_backoff_s: float = 60.0
-    # Requests to loopback/private/link-local addresses are refused unless this is true.
+    max_redirects: int = 5
+    # Hosts polled at once; requests to one host are always one at a time.
+    max_parallel_hosts: int = 16
+    # robots.txt is honoured for article pages (feeds are meant to be polled).
+    respect_robots_txt: bool = True
+    # Requests to loopback/private/link-local addresses are refused unless this is true ...
     allow_private_hosts: bool = False
+    # ... or the address lies in one of these networks (CIDR, e.g. "127.0.0.1/32").
+    allowed_private_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.timeout_s <= 0:
-            raise ConfigError("settings.timeout_s must be > 0")
+        if self.timeout_s <= 0 or self.connect_timeout_s <= 0 or self.total_timeout_s <= 0:
+            raise ConfigError(
+                "settings.timeout_s, connect_timeout_s and total_timeout_s must be > 0"
+            )
+        if self.max_redirects < 0 or self.max_parallel_hosts < 1:
+            raise ConfigError("settings.max_redirects must be >= 0 and max_parallel_hosts >= 1")
+        for network in self.allowed_private_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"settings.allowed_private_networks: {network!r} is not a network "
+                    "like '10.0.0.0/8'"
+                ) from None
         if self.max_bytes < 1024:
             raise ConfigError("settings.max_bytes must be >= 1024")
         if self.per_host_delay_s < 0 or self.max_retries < 0 or self.backoff_base_s < 0:
@@ -174,6 +198,8 @@ def _settings_from_mapping(raw: Any, source: str) -> FetchSettings:
         expected = type(getattr(defaults, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if expected is tuple and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = tuple(value)
         if type(value) is not expected:
             raise ConfigError(
                 f"{source}: settings.{key}: expected {expected.__name__}, got {value!r}"

@@ -14,10 +14,12 @@ class ConfigError(PipelineError):
 class FetchError(PipelineError):
     """A URL or file could not be fetched; the message names it."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+        # The HTTP status when the server answered with an error status.
+        self.status = status
 
 
 class FeedParseError(PipelineError):

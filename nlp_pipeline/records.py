@@ -25,6 +25,8 @@ class FeedEntry:
     published: datetime | None = None
     author: str = ""
     guid: str = ""
+    # Tickers the publisher attached (e.g. a news sitemap's <news:stock_tickers>), as given.
+    publisher_tickers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -44,6 +46,9 @@ class Article:
     # Article id of the first stored article of the same story (near-duplicate clustering).
     cluster_id: str = ""
     minhash: list[int] = field(default_factory=list)
+    published_fallback: bool = False  # published fell back to fetch time
+    # Tickers the publisher attached to the article (news sitemaps), as given.
+    publisher_tickers: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

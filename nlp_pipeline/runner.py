@@ -7,9 +7,15 @@ one feed or one article is recorded and the run goes on with the rest.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 from tqdm import tqdm
@@ -18,14 +24,21 @@ from nlp_pipeline.config import Config, FeedConfig
 from nlp_pipeline.errors import PipelineError
 from nlp_pipeline.ingest import Ingestor, article_id
 from nlp_pipeline.ingest.dedup import NearDuplicateIndex
+from nlp_pipeline.ingest.local import (
+    DEFAULT_MAX_FILE_BYTES,
+    LocalProblem,
+    iter_input_files,
+    read_local_file,
+)
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.nlp.entities import learned_aliases
-from nlp_pipeline.records import FeedReport
+from nlp_pipeline.records import Article, FeedReport
 from nlp_pipeline.store import Store
 from nlp_pipeline.store import aliases as store_aliases
 
 DEFAULT_WINDOW_DAYS = 28
 NEAR_DUPLICATE_LOOKBACK_DAYS = 30
+LOCAL_BATCH = 500
 
 
 @dataclass
@@ -65,27 +78,88 @@ def _record_failure(
     return message
 
 
+class _StoreGate:
+    """Serializes the store and the near-duplicate index for the polling threads: the network
+    work runs in parallel, every write happens one at a time, each article in its own
+    transaction."""
+
+    def __init__(self, store: Store, index: NearDuplicateIndex) -> None:
+        self.store = store
+        self.index = index
+        self.lock = threading.Lock()
+
+    def feed_state(self, feed_id: str) -> dict[str, Any]:
+        with self.lock:
+            return self.store.feed_state(feed_id) or {}
+
+    def known(self, ids: list[str]) -> set[str]:
+        with self.lock:
+            return self.store.known_article_ids(ids)
+
+    def failure(self, report: FeedReport, run_id: str, url: str, exc: BaseException) -> str:
+        with self.lock:
+            return _record_failure(report, self.store, run_id, url, exc)
+
+    def update_feed_state(self, feed: FeedConfig, **kwargs: Any) -> None:
+        with self.lock:
+            self.store.update_feed_state(feed.id, feed.url, **kwargs)
+
+    def add(self, article: Article, report: FeedReport) -> None:
+        """Cluster and store one article, counting it in the report."""
+        with self.lock:
+            cluster = self.index.find(article.minhash)
+            article.cluster_id = cluster or article.article_id
+            if not self.store.add_article(article):
+                report.already_stored += 1
+                return
+            self.index.add(article.article_id, article.minhash, article.cluster_id)
+        if cluster:
+            report.near_duplicate += 1
+        else:
+            report.new += 1
+
+    def add_batch(self, articles: list[Article], report: FeedReport) -> None:
+        """Cluster and store a batch in one transaction (bulk local ingest)."""
+        with self.lock:
+            known = self.store.known_article_ids([a.article_id for a in articles])
+            fresh = []
+            for article in articles:
+                if article.article_id in known:
+                    report.already_stored += 1
+                    continue
+                known.add(article.article_id)
+                cluster = self.index.find(article.minhash)
+                article.cluster_id = cluster or article.article_id
+                self.index.add(article.article_id, article.minhash, article.cluster_id)
+                fresh.append(article)
+                if cluster:
+                    report.near_duplicate += 1
+                else:
+                    report.new += 1
+            self.store.add_articles(fresh)
+
+
 def _ingest_feed(
     feed: FeedConfig,
-    store: Store,
+    gate: _StoreGate,
     ingestor: Ingestor,
     run_id: str,
-    index: NearDuplicateIndex,
     progress: bool,
     warnings: list[str],
+    should_stop: Callable[[], bool],
 ) -> FeedReport:
     report = FeedReport(feed.id)
-    state = store.feed_state(feed.id) or {}
+    state = gate.feed_state(feed.id)
     try:
         poll = ingestor.poll(feed, state.get("etag"), state.get("last_modified"))
     except Exception as exc:  # one broken feed must not stop the others
-        message = _record_failure(report, store, run_id, feed.url, exc)
-        store.update_feed_state(feed.id, feed.url, error=message)
+        message = gate.failure(report, run_id, feed.url, exc)
+        gate.update_feed_state(feed, error=message)
         return report
     warnings.extend(poll.warnings)
     if poll.not_modified:
         report.not_modified = True
-        store.update_feed_state(feed.id, feed.url)
+        gate.update_feed_state(feed)
         return report
     seen_in_feed: set[str] = set()
     entries = []
@@ -94,7 +168,7 @@ def _ingest_feed(
         if key not in seen_in_feed:
             seen_in_feed.add(key)
             entries.append((key, entry))
-    known = store.known_article_ids([key for key, _ in entries])
+    known = gate.known([key for key, _ in entries])
     bar = tqdm(
         entries,
         desc=f"ingest {feed.id}",
@@ -103,30 +177,37 @@ def _ingest_feed(
         disable=None if progress else True,
         leave=False,
     )
+    stopped = False
+    # Articles built from the feed alone (no page fetch) are stored in one transaction per
+    # feed; fetched pages are stored one by one, each as soon as it arrives.
+    batch: list[Article] | None = [] if not (feed.full_text or feed.kind == "page") else None
     for key, entry in bar:
         if key in known:
             report.already_stored += 1
             continue
+        if should_stop():
+            stopped = True
+            break
         try:
             article = ingestor.fetch_article(feed, entry, poll.page)
         except Exception as exc:  # one broken article must not stop the feed
-            _record_failure(report, store, run_id, entry.url, exc)
+            gate.failure(report, run_id, entry.url, exc)
             continue
-        cluster = index.find(article.minhash)
-        article.cluster_id = cluster or article.article_id
-        if not store.add_article(article):
-            report.already_stored += 1
-            continue
-        index.add(article.article_id, article.minhash, article.cluster_id)
-        if cluster:
-            report.near_duplicate += 1
+        if batch is None:
+            gate.add(article, report)
         else:
-            report.new += 1
+            batch.append(article)
+    if batch:
+        gate.add_batch(batch, report)
     # Only trust the feed's validators once every entry it listed is stored, so that a
-    # conditional GET never hides entries that failed this time.
-    validators = None if report.failed else (poll.etag, poll.last_modified)
-    store.update_feed_state(feed.id, feed.url, validators=validators)
+    # conditional GET never hides entries that failed (or were not reached) this time.
+    validators = None if report.failed or stopped else (poll.etag, poll.last_modified)
+    gate.update_feed_state(feed, validators=validators)
     return report
+
+
+def _host_of(feed: FeedConfig) -> str:
+    return urlsplit(feed.url).netloc.lower() or feed.url
 
 
 def ingest(
@@ -136,24 +217,204 @@ def ingest(
     run_id: str | None = None,
     ingestor: Ingestor | None = None,
     progress: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[list[FeedReport], list[str]]:
-    """Poll the feeds and store new articles. Returns per-feed reports and warnings.
-    Without a `run_id` this is a run of its own, recorded in the store's `runs` table."""
+    """Poll the feeds and store new articles. Returns per-feed reports (in the feeds' order)
+    and warnings. Hosts are polled in parallel (`settings.max_parallel_hosts`), the feeds of
+    one host one after another. Without a `run_id` this is a run of its own, recorded in the
+    store's `runs` table. `should_stop` is asked between articles (watch's clean shutdown)."""
     feeds = config.select(list(feed_ids) if feed_ids else None)
     own_run = run_id is None
     if run_id is None:
         run_id = store.start_run("ingest", [f.id for f in feeds], "")
+    own_ingestor = ingestor is None
     ingestor = ingestor or Ingestor(config.settings)
     index = NearDuplicateIndex()
     for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
         index.add(key, signature, cluster)
+    gate = _StoreGate(store, index)
+    stop = should_stop or (lambda: False)
     warnings: list[str] = []
-    reports = [
-        _ingest_feed(feed, store, ingestor, run_id, index, progress, warnings) for feed in feeds
-    ]
+    by_host: dict[str, list[FeedConfig]] = {}
+    for feed in feeds:
+        by_host.setdefault(_host_of(feed), []).append(feed)
+
+    def poll_host(host_feeds: list[FeedConfig]) -> list[FeedReport]:
+        reports = []
+        for feed in host_feeds:
+            if stop():
+                break
+            reports.append(_ingest_feed(feed, gate, ingestor, run_id, progress, warnings, stop))
+        return reports
+
+    workers = max(1, min(ingestor.settings.max_parallel_hosts, len(by_host)))
+    try:
+        if workers == 1:
+            done = [poll_host(group) for group in by_host.values()]
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="poll") as pool:
+                done = list(pool.map(poll_host, by_host.values()))
+    finally:
+        if own_ingestor:
+            ingestor.close()
+    by_feed = {r.feed_id: r for group in done for r in group}
+    reports = [by_feed[f.id] for f in feeds if f.id in by_feed]
     if own_run:
         store.finish_run(run_id, reports, 0)
     return reports, warnings
+
+
+@dataclass
+class LocalIngestReport:
+    """What `ingest_files` did: counts, the files that could not be used, and warnings."""
+
+    feed_id: str
+    files: int = 0
+    files_failed: int = 0
+    new: int = 0
+    near_duplicate: int = 0
+    already_stored: int = 0
+    failed: int = 0
+    elapsed_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def articles(self) -> int:
+        return self.new + self.near_duplicate + self.already_stored
+
+    def as_feed_report(self) -> FeedReport:
+        return FeedReport(
+            self.feed_id,
+            new=self.new,
+            near_duplicate=self.near_duplicate,
+            already_stored=self.already_stored,
+            failed=self.failed + self.files_failed,
+            errors=list(self.errors),
+        )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def ingest_files(
+    paths: Sequence[str | Path],
+    store: Store,
+    feed_id: str = "local",
+    run_id: str | None = None,
+    progress: bool = True,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    should_stop: Callable[[], bool] | None = None,
+) -> LocalIngestReport:
+    """Ingest local files and folders (feeds, sitemaps, HTML, JSONL, text), streamed. A file
+    that cannot be used is reported (one line naming it) and the run goes on."""
+    started = time.perf_counter()
+    own_run = run_id is None
+    if run_id is None:
+        run_id = store.start_run("ingest", [feed_id], "")
+    index = NearDuplicateIndex()
+    for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
+        index.add(key, signature, cluster)
+    gate = _StoreGate(store, index)
+    report = LocalIngestReport(feed_id)
+    feed_report = FeedReport(feed_id)
+    inputs = list(iter_input_files(paths))
+    total = sum(_size(p) for p in inputs if isinstance(p, Path))
+    bar = tqdm(
+        total=total,
+        desc="ingest files",
+        unit="B",
+        unit_scale=True,
+        file=sys.stderr,
+        disable=None if progress else True,
+        leave=False,
+    )
+    stop = should_stop or (lambda: False)
+    # Articles are written in batches, one transaction each: a crash loses at most the batch
+    # in hand, never anything committed.
+    batch: list[Article] = []
+    with bar:
+        for item in inputs:
+            if stop():
+                break
+            if isinstance(item, LocalProblem):
+                report.files_failed += 1
+                report.errors.append(str(item))
+                store.record_error(run_id, feed_id, str(item.path), str(item))
+                continue
+            report.files += 1
+            for found in read_local_file(item, feed_id, max_file_bytes):
+                if isinstance(found, LocalProblem):
+                    if found.fatal:
+                        report.files_failed += 1
+                        report.errors.append(str(found))
+                        store.record_error(run_id, feed_id, str(found.path), str(found))
+                    elif found.message.startswith("line "):
+                        report.failed += 1
+                        report.errors.append(str(found))
+                        store.record_error(run_id, feed_id, str(found.path), str(found))
+                    else:
+                        report.warnings.append(str(found))
+                    continue
+                batch.append(found)
+                if len(batch) >= LOCAL_BATCH:
+                    gate.add_batch(batch, feed_report)
+                    batch = []
+                if stop():
+                    break
+            bar.update(_size(item))
+        if batch:
+            gate.add_batch(batch, feed_report)
+    report.new = feed_report.new
+    report.near_duplicate = feed_report.near_duplicate
+    report.already_stored = feed_report.already_stored
+    report.elapsed_s = time.perf_counter() - started
+    if own_run:
+        store.finish_run(run_id, [report.as_feed_report()], 0)
+    return report
+
+
+def feed_status(config: Config, store: Store | None) -> pd.DataFrame:
+    """Every configured feed with its last success, last error and counts (a feed never
+    polled, or no store yet, shows empty status)."""
+    rows = []
+    state: dict[str, tuple[Any, ...]] = {}
+    if store is not None:
+        for row in store.con.execute(
+            """SELECT f.feed_id, f.last_polled_at, f.last_success_at, f.consecutive_failures,
+                      f.last_error,
+                      (SELECT count(*) FROM articles a WHERE a.feed_id = f.feed_id),
+                      (SELECT count(*) FROM ingest_errors e WHERE e.feed_id = f.feed_id)
+               FROM feed_state f"""
+        ).fetchall():
+            state[row[0]] = row[1:]
+    for feed in config.feeds:
+        polled, success, failures, error, articles, errors = state.get(
+            feed.id, (None, None, 0, None, 0, 0)
+        )
+        rows.append(
+            {
+                "feed": feed.id,
+                "enabled": feed.enabled,
+                "every": f"{feed.poll_interval_s // 60}m",
+                "last_polled": polled,
+                "last_success": success,
+                "failures_in_row": failures,
+                "articles": articles,
+                "errors": errors,
+                # Errors start with the feed's URL, shown once already in `feeds list`.
+                "last_error": (error or "").removeprefix(f"{feed.url}: ")[:80],
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for column in ("last_polled", "last_success"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
 
 
 def analyze(

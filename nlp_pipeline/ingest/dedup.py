@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from itertools import accumulate
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -18,7 +19,13 @@ ROWS = NUM_PERM // BANDS
 SHINGLE = 5
 NEAR_DUPLICATE_JACCARD = 0.6
 
-_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|cmpid|ref|src)$", re.I)
+# Parameters that only say how a reader arrived (campaigns, click ids), never which article.
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|twclid|igshid|mc_cid|mc_eid"
+    r"|_ga|_gl|_hsenc|_hsmi|mkt_tok|oly_anon_id|oly_enc_id|vero_id|cmpid|ncid|sr_share"
+    r"|__twitter_impression)$",
+    re.I,
+)
 _WORD = re.compile(r"\w+")
 _MERSENNE = np.uint64((1 << 61) - 1)
 _rng = np.random.default_rng(20260801)  # fixed: signatures must be stable across runs
@@ -27,13 +34,18 @@ _B = _rng.integers(0, (1 << 61) - 1, NUM_PERM, dtype=np.uint64)
 
 
 def canonical_url(url: str) -> str:
-    """Lowercase scheme and host, drop fragment, tracking parameters and default ports."""
+    """Lowercase scheme and host, drop the fragment, default ports and tracking parameters, and
+    sort the other parameters. Nothing else is dropped: any other part can name the article."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port is kept as written rather than failing the article
+        port = None
+        host = parts.netloc.rsplit("@", 1)[-1].lower()
     netloc = (
         host
         if port is None or (scheme, port) in (("http", 80), ("https", 443))
@@ -49,8 +61,16 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
+def identity_url(url: str) -> str:
+    """What an article id is computed from: the canonical URL with http and https treated alike
+    (the same article is often linked both ways)."""
+    parts = urlsplit(canonical_url(url))
+    scheme = "https" if parts.scheme == "http" else parts.scheme
+    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+
+
 def article_id(url: str) -> str:
-    return hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(identity_url(url).encode("utf-8")).hexdigest()[:16]
 
 
 def normalized_words(text: str) -> list[str]:
@@ -61,23 +81,36 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(" ".join(normalized_words(text)).encode("utf-8")).hexdigest()
 
 
+def fingerprints(text: str) -> tuple[str, list[int]]:
+    """`content_hash(text)` and `minhash(text)`, sharing one pass over the words."""
+    words = normalized_words(text)
+    joined = " ".join(words).encode("utf-8")
+    return hashlib.sha1(joined).hexdigest(), _minhash_words(words, joined)
+
+
 def minhash(text: str) -> list[int]:
     """A 64-value MinHash signature of the text's word 5-shingles (empty text -> [])."""
     words = normalized_words(text)
+    return _minhash_words(words, " ".join(words).encode("utf-8"))
+
+
+def _minhash_words(words: list[str], data: bytes) -> list[int]:
     if not words:
         return []
-    shingles = {" ".join(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    hashes = (
-        np.fromiter(
-            (
-                int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-                for s in shingles
-            ),
-            dtype=np.uint64,
-            count=len(shingles),
-        )
-        % _MERSENNE
-    )
+    # Each shingle is " ".join of 5 words; sliced from the joined text's bytes (`data`), which
+    # is the same string and several times cheaper than joining every window.
+    lengths = [len(w) for w in words] if data.isascii() else [len(w.encode()) for w in words]
+    starts = list(accumulate((length + 1 for length in lengths[:-1]), initial=0))
+    if len(words) <= SHINGLE:
+        shingles = {data}
+    else:
+        ends = [start + length for start, length in zip(starts, lengths, strict=True)]
+        shingles = {
+            data[starts[i] : ends[i + SHINGLE - 1]] for i in range(len(words) - SHINGLE + 1)
+        }
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(s, digest_size=8).digest() for s in shingles])
+    hashes = np.frombuffer(digests, dtype="<u8") % _MERSENNE
     # Universal hashing (a*x + b) mod p, computed with wrap-around; fine for signatures.
     with np.errstate(over="ignore"):
         permuted = (_A[:, None] * hashes[None, :] + _B[:, None]) % _MERSENNE
@@ -91,37 +124,59 @@ def estimated_jaccard(a: list[int], b: list[int]) -> float:
 
 
 class NearDuplicateIndex:
-    """LSH over MinHash bands: finds the stored article a new one is a near-copy of."""
+    """LSH over MinHash bands: finds the stored article a new one is a near-copy of.
+
+    Signatures are kept as compact uint64 arrays and bands as 64-bit hashes, so the index of a
+    large archive costs about 1 KB per article rather than several."""
 
     def __init__(self, threshold: float = NEAR_DUPLICATE_JACCARD) -> None:
         self.threshold = threshold
-        self._buckets: dict[tuple[int, tuple[int, ...]], list[str]] = {}
-        self._signatures: dict[str, list[int]] = {}
+        # Band hash -> the key of the one article in that bucket, or a list when several are.
+        self._buckets: dict[int, str | list[str]] = {}
+        self._signatures: dict[str, np.ndarray] = {}
         self._cluster: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._signatures)
 
+    @staticmethod
+    def _band_keys(signature: np.ndarray) -> list[int]:
+        return [
+            hash((band, signature[band * ROWS : (band + 1) * ROWS].tobytes()))
+            for band in range(BANDS)
+        ]
+
     def add(self, key: str, signature: list[int], cluster_id: str | None = None) -> None:
         if len(signature) != NUM_PERM:
             return
-        self._signatures[key] = signature
-        self._cluster[key] = cluster_id or key
-        for band in range(BANDS):
-            rows = tuple(signature[band * ROWS : (band + 1) * ROWS])
-            self._buckets.setdefault((band, rows), []).append(key)
+        array = np.asarray(signature, dtype=np.uint64)
+        self._signatures[key] = array
+        if cluster_id and cluster_id != key:
+            self._cluster[key] = cluster_id
+        for band_key in self._band_keys(array):
+            bucket = self._buckets.get(band_key)
+            if bucket is None:
+                self._buckets[band_key] = key
+            elif isinstance(bucket, str):
+                self._buckets[band_key] = [bucket, key]
+            else:
+                bucket.append(key)
 
     def find(self, signature: list[int]) -> str | None:
         """The cluster id of the most similar indexed article above the threshold, if any."""
         if len(signature) != NUM_PERM:
             return None
+        array = np.asarray(signature, dtype=np.uint64)
         candidates: set[str] = set()
-        for band in range(BANDS):
-            rows = tuple(signature[band * ROWS : (band + 1) * ROWS])
-            candidates.update(self._buckets.get((band, rows), ()))
+        for band_key in self._band_keys(array):
+            bucket = self._buckets.get(band_key)
+            if isinstance(bucket, str):
+                candidates.add(bucket)
+            elif bucket is not None:
+                candidates.update(bucket)
         best, best_score = None, self.threshold
         for key in sorted(candidates):
-            score = estimated_jaccard(signature, self._signatures[key])
+            score = float(np.count_nonzero(self._signatures[key] == array)) / NUM_PERM
             if score >= best_score:
                 best, best_score = key, score
-        return self._cluster[best] if best is not None else None
+        return self._cluster.get(best, best) if best is not None else None

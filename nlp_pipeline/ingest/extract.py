@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,16 +42,43 @@ def looks_binary(content: bytes) -> bool:
     return b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
-def decode_text(content: bytes, charset: str | None) -> str:
-    """Declared charset first, then detection; never raises on bad bytes."""
-    if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8", errors="replace")
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.IGNORECASE
+)
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def meta_charset(content: bytes) -> str | None:
+    """The charset a page declares in `<meta charset>` or `<meta http-equiv=Content-Type>`."""
+    match = _META_CHARSET.search(content[:4096])
+    return match.group(1).decode("ascii").lower() if match else None
+
+
+def _candidates(charset: str | None) -> list[str]:
     # Valid UTF-8 with high bytes is almost never real windows-1252, so a Latin-1 label is
     # tried as UTF-8 first; any other label is trusted first, then UTF-8.
     if charset and charset.lower() in _WINDOWS_1252_LABELS:
-        candidates = ["utf-8", "cp1252"]
-    else:
-        candidates = [charset, "utf-8"] if charset else ["utf-8"]
+        return ["utf-8", "cp1252"]
+    return [charset, "utf-8"] if charset else ["utf-8"]
+
+
+def decode_text(content: bytes, charset: str | None) -> str:
+    """BOM first, then the declared (HTTP) charset, then the page's `<meta>` charset, then
+    UTF-8, then detection; never raises on bad bytes. A declared charset that the bytes
+    contradict (they do not decode) is skipped, as browsers effectively do."""
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            return content[len(bom) :].decode(encoding, errors="replace")
+    candidates = _candidates(charset)
+    declared_in_page = meta_charset(content)
+    if declared_in_page:
+        candidates[1:1] = [c for c in _candidates(declared_in_page) if c not in candidates]
     for encoding in candidates:
         try:
             return content.decode(encoding)

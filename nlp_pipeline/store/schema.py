@@ -111,6 +111,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        10,
+        """
+        -- Tickers the publisher attached (news sitemaps' <news:stock_tickers>), as given.
+        ALTER TABLE articles ADD COLUMN publisher_tickers VARCHAR[] DEFAULT [];
+        """,
+    ),
+    (
         30,
         """
         -- Company aliases learned from the corpus (a name right before its ticker tag) or

@@ -23,6 +23,31 @@ FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
 _WHEN = "coalesce(a.published, a.fetched_at)"
 
 
+_ARTICLE_COLUMNS = (
+    "article_id, feed_id, url, title, text, summary, author, published, fetched_at, "
+    "content_hash, cluster_id, minhash, publisher_tickers"
+)
+_INSERT_ARTICLE = f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})"
+
+
+def _article_row(article: Article) -> list[Any]:
+    return [
+        article.article_id,
+        article.feed_id,
+        article.url,
+        article.title,
+        article.text,
+        article.summary,
+        article.author,
+        article.published,
+        article.fetched_at,
+        article.content_hash,
+        article.cluster_id or article.article_id,
+        article.minhash,
+        article.publisher_tickers,
+    ]
+
+
 def analysis_document(title: str, text: str) -> str:
     """The text the analyzer reads for an article; stored offsets point into it."""
     return f"{title}\n\n{text}" if title and text else title or text
@@ -98,24 +123,37 @@ class Store:
             ).fetchone()
             if exists:
                 return False
-            con.execute(
-                "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    article.article_id,
-                    article.feed_id,
-                    article.url,
-                    article.title,
-                    article.text,
-                    article.summary,
-                    article.author,
-                    article.published,
-                    article.fetched_at,
-                    article.content_hash,
-                    article.cluster_id or article.article_id,
-                    article.minhash,
-                ],
-            )
+            con.execute(_INSERT_ARTICLE, _article_row(article))
         return True
+
+    def add_articles(self, articles: Sequence[Article]) -> int:
+        """Insert a batch of articles in one transaction (bulk ingest); articles already stored
+        are skipped. Returns how many were inserted."""
+        ids = [a.article_id for a in articles]
+        with self.transaction() as con:
+            stored = {
+                r[0]
+                for r in con.execute(
+                    "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [ids]
+                ).fetchall()
+            }
+            rows = []
+            for article in articles:
+                if article.article_id not in stored:
+                    stored.add(article.article_id)
+                    rows.append(_article_row(article))
+            if rows:
+                # One set-based INSERT from a frame: executemany runs row by row, far slower.
+                frame = pd.DataFrame(rows, columns=_ARTICLE_COLUMNS.split(", "))
+                con.register("_article_batch", frame)
+                try:
+                    con.execute(
+                        f"INSERT INTO articles ({_ARTICLE_COLUMNS}) "
+                        f"SELECT {_ARTICLE_COLUMNS} FROM _article_batch"
+                    )
+                finally:
+                    con.unregister("_article_batch")
+        return len(rows)
 
     def articles_to_analyze(
         self, version_key: str, reanalyze: bool = False

@@ -157,3 +157,18 @@ def test_empty_text_has_no_signature_and_never_matches() -> None:
     assert index.find([]) is None
     assert estimated_jaccard([], []) == 0.0
     assert estimated_jaccard(minhash(STORY), []) == 0.0
+
+
+def test_http_and_https_share_an_id_and_only_tracking_params_drop() -> None:
+    from nlp_pipeline.ingest.dedup import article_id, canonical_url
+
+    base = "https://News.Example.com/markets/story?id=42&page=2"
+    assert article_id("http://news.example.com/markets/story?page=2&id=42") == article_id(base)
+    assert article_id(base + "&utm_source=x&fbclid=abc#top") == article_id(base)
+    # Parameters that can name an article are kept.
+    assert article_id(base.replace("id=42", "id=43")) != article_id(base)
+    assert canonical_url("https://x.test/a?ref=home&src=rss&utm_medium=feed") == (
+        "https://x.test/a?ref=home&src=rss"
+    )
+    # The stored URL keeps the scheme it was found under.
+    assert canonical_url("http://x.test/a").startswith("http://")

@@ -69,7 +69,17 @@ def test_unreadable_feed_names_the_feed(content: bytes, message: str) -> None:
 
 def test_malformed_sitemap_names_the_feed() -> None:
     with pytest.raises(FeedParseError, match="sitemap 'sm'.*malformed XML"):
-        parse_sitemap(b"<urlset><url><loc>x</loc>", "sm", "https://example.com/s.xml")
+        parse_sitemap(b"<<<\x00 not xml", "sm", "https://example.com/s.xml")
+
+
+def test_truncated_sitemap_keeps_what_it_holds_with_a_warning() -> None:
+    parsed = parse_sitemap(
+        b"<urlset><url><loc>https://example.com/a</loc></url><url><loc>https://exa",
+        "sm",
+        "https://example.com/s.xml",
+    )
+    assert [e.url for e in parsed.entries][:1] == ["https://example.com/a"]
+    assert any("sitemap 'sm'" in w and "recovered from malformed XML" in w for w in parsed.warnings)
 
 
 def test_demo_feed_parses_cleanly() -> None:
