@@ -44,6 +44,7 @@ class Article:
     # Article id of the first stored article of the same story (near-duplicate clustering).
     cluster_id: str = ""
     minhash: list[int] = field(default_factory=list)
+    published_fallback: bool = False  # published fell back to fetch time
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,11 @@ one feed or one article is recorded and the run goes on with the rest.
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,11 +22,14 @@ from nlp_pipeline.errors import PipelineError
 from nlp_pipeline.ingest import Ingestor, article_id
 from nlp_pipeline.ingest.dedup import NearDuplicateIndex
 from nlp_pipeline.nlp import Analyzer
-from nlp_pipeline.records import FeedReport
+from nlp_pipeline.records import AnalysisResult, FeedReport
 from nlp_pipeline.store import Store
 
 DEFAULT_WINDOW_DAYS = 28
 NEAR_DUPLICATE_LOOKBACK_DAYS = 30
+# Analyses written per transaction: large enough for fast bulk inserts, small enough that
+# readers get the store file back often.
+WRITE_BATCH = 256
 
 
 @dataclass
@@ -45,6 +51,41 @@ class RunResult:
     analyzed: int
     summary: Summary | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _own_run(
+    store: Store, command: str, feeds: Sequence[str], model_versions: str
+) -> Iterator[str]:
+    """A run recorded in the store that ends `interrupted` when stopped (Ctrl-C, SIGTERM) and
+    `failed` on an unexpected error, keeping what it committed. The caller finishes it."""
+    run_id = store.start_run(command, feeds, model_versions)
+    with _terminate_as_interrupt():
+        try:
+            yield run_id
+        except (KeyboardInterrupt, SystemExit):
+            store.end_run(run_id, "interrupted")
+            raise
+        except BaseException:
+            store.end_run(run_id, "failed")
+            raise
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager stopping the job) unwinds like Ctrl-C, so the run is closed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -138,9 +179,11 @@ def ingest(
     """Poll the feeds and store new articles. Returns per-feed reports and warnings.
     Without a `run_id` this is a run of its own, recorded in the store's `runs` table."""
     feeds = config.select(list(feed_ids) if feed_ids else None)
-    own_run = run_id is None
     if run_id is None:
-        run_id = store.start_run("ingest", [f.id for f in feeds], "")
+        with _own_run(store, "ingest", [f.id for f in feeds], "") as own_id:
+            result = ingest(config, store, feed_ids, own_id, ingestor, progress)
+            store.finish_run(own_id, result[0], 0)
+        return result
     ingestor = ingestor or Ingestor(config.settings)
     index = NearDuplicateIndex()
     for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
@@ -149,8 +192,6 @@ def ingest(
     reports = [
         _ingest_feed(feed, store, ingestor, run_id, index, progress, warnings) for feed in feeds
     ]
-    if own_run:
-        store.finish_run(run_id, reports, 0)
     return reports, warnings
 
 
@@ -161,13 +202,18 @@ def analyze(
     reanalyze: bool = False,
     progress: bool = True,
     batch_size: int = 32,
+    write_batch: int = WRITE_BATCH,
 ) -> int:
     """Analyze every article whose stored analysis is missing or by other model versions
-    (every article with `reanalyze`). Without a `run_id` this is a run of its own."""
+    (every article with `reanalyze`). Without a `run_id` this is a run of its own. Analyses
+    are written `write_batch` articles at a time, each batch in one transaction (and the store
+    file is free for readers between batches)."""
     key = analyzer.version_key
-    own_run = run_id is None
     if run_id is None:
-        run_id = store.start_run("analyze", [], key)
+        with _own_run(store, "analyze", [], key) as own_id:
+            count = analyze(store, analyzer, own_id, reanalyze, progress, batch_size, write_batch)
+            store.finish_run(own_id, [], count)
+        return count
     pending = store.articles_to_analyze(key, reanalyze)
     documents = (document for _, document in pending)
     results = analyzer.analyze_many(documents, batch_size=batch_size)
@@ -180,10 +226,13 @@ def analyze(
         disable=None if progress else True,
         leave=False,
     )
+    batch: list[tuple[str, AnalysisResult]] = []
     for (article_key, _), result in bar:
-        store.save_analysis(article_key, result, key, run_id)
-    if own_run:
-        store.finish_run(run_id, [], len(pending))
+        batch.append((article_key, result))
+        if len(batch) >= write_batch:
+            store.save_analyses(batch, key, run_id)
+            batch = []
+    store.save_analyses(batch, key, run_id)
     return len(pending)
 
 
@@ -217,8 +266,8 @@ def run(
 ) -> RunResult:
     """Ingest, analyze, store, summarize: the main job."""
     feeds = [f.id for f in config.select(list(feed_ids) if feed_ids else None)]
-    run_id = store.start_run("run", feeds, analyzer.version_key)
-    reports, warnings = ingest(config, store, feeds, run_id, ingestor, progress)
-    analyzed = analyze(store, analyzer, run_id, progress=progress)
-    status = store.finish_run(run_id, reports, analyzed)
+    with _own_run(store, "run", feeds, analyzer.version_key) as run_id:
+        reports, warnings = ingest(config, store, feeds, run_id, ingestor, progress)
+        analyzed = analyze(store, analyzer, run_id, progress=progress)
+        status = store.finish_run(run_id, reports, analyzed)
     return RunResult(run_id, status, reports, analyzed, summarize(store, window_days), warnings)
