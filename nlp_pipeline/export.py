@@ -219,11 +219,13 @@ def _write_card(
     )
     if by_month:
         layout += "; Parquet partitioned by month (`month=YYYY-MM/` folders)"
-    loader = (
-        f'datasets.load_dataset("parquet", data_files="{name}/**/*.parquet")'
-        if by_month
-        else f'datasets.load_dataset("{fmt if fmt != "jsonl" else "json"}", data_files="{name}")'
-    )
+    # what to point readers at: the file, or (with --tables) the articles table
+    sample = name
+    if tables:
+        sample = f"{name}/articles" + ("" if by_month else f".{_EXTENSIONS[fmt]}")
+    glob = f"{sample}/**/*.parquet" if by_month else sample
+    reader = {"parquet": "read_parquet", "csv": "read_csv", "jsonl": "read_json"}[fmt]
+    loader = f'datasets.load_dataset("{ {"jsonl": "json"}.get(fmt, fmt) }", data_files="{glob}")'
     lines = [
         f"# Tagged financial news: {name}",
         "",
@@ -245,9 +247,8 @@ def _write_card(
         "",
         "```python",
         "import pandas as pd, duckdb, datasets",
-        f"pd.read_{'parquet' if fmt == 'parquet' else ('csv' if fmt == 'csv' else 'json')}"
-        f'("{name}"{", lines=True" if fmt == "jsonl" else ""})',
-        f"duckdb.sql(\"SELECT * FROM '{name}{'/**/*.parquet' if by_month else ''}'\")",
+        f'pd.{reader}("{sample}"{", lines=True" if fmt == "jsonl" else ""})',
+        f"duckdb.sql(\"SELECT * FROM '{glob}'\")",
         loader,
         "```",
         "",

@@ -377,7 +377,7 @@ def top(
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     per_window = np.zeros((len(frame), baseline))
     for row, earlier in enumerate(frame["earlier"]):
-        for bucket in earlier if earlier is not None else []:
+        for bucket in earlier if isinstance(earlier, list | np.ndarray) else []:
             if -baseline <= bucket < 0:
                 per_window[row, -bucket - 1] += 1
     mean = per_window.mean(axis=1)

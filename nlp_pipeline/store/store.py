@@ -158,10 +158,11 @@ class Store:
             ).fetchall()
         return [(r[0], r[1], list(r[2] or [])) for r in rows]
 
-    def add_article(self, article: Article) -> bool:
+    def add_article(self, article: Article, seen_at: datetime | None = None) -> bool:
         """Insert one article in its own transaction; False if it was already stored.
         `published` is stored in UTC; without one, the fetch time stands in and
-        `published_fallback` says so. `first_seen_at` is now."""
+        `published_fallback` says so. `first_seen_at` is `seen_at` (for imports of articles
+        seen earlier), else now."""
         published, fallback = _published_utc(article)
         with self.transaction() as con:
             exists = con.execute(
@@ -186,7 +187,7 @@ class Store:
                     article.content_hash,
                     article.cluster_id or article.article_id,
                     article.minhash,
-                    datetime.now(UTC),
+                    _utc(seen_at) if seen_at else datetime.now(UTC),
                     fallback,
                 ],
             )
