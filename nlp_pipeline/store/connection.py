@@ -81,13 +81,30 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
 
 
-def connect(path: str, read_only: bool, config: dict[str, Any], wait_s: float) -> Any:
-    """A DuckDB connection with TimeZone UTC, retrying while another process holds the file."""
+STORE_ALIAS = "nlp_store"
+
+
+def host_connection() -> Any:
+    """The in-memory DuckDB instance a Store works through, its sessions in UTC.
+
+    Creating a DuckDB instance costs tens of milliseconds; attaching a file to a live one costs
+    about one (reads) or a checkpoint (writes). So each Store keeps one instance and attaches
+    the store file only for the length of an operation."""
+    con = duckdb.connect(":memory:")
+    # Periods, dates and `as of` cuts must not depend on the machine's time zone.
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def attach(con: Any, path: str, read_only: bool, wait_s: float) -> None:
+    """Attach the store file as the default database, retrying while another process holds it."""
+    quoted = path.replace("'", "''")
+    mode = " (READ_ONLY)" if read_only else ""
     deadline = time.monotonic() + wait_s
     delay = 0.02
     while True:
         try:
-            con = duckdb.connect(path, read_only=read_only, config=config)
+            con.execute(f"ATTACH '{quoted}' AS {STORE_ALIAS}{mode}")
             break
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
@@ -100,9 +117,13 @@ def connect(path: str, read_only: bool, config: dict[str, Any], wait_s: float) -
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
-    # Periods, dates and `as of` cuts must not depend on the machine's time zone.
-    con.execute("SET TimeZone = 'UTC'")
-    return con
+    con.execute(f"USE {STORE_ALIAS}")
+
+
+def detach(con: Any) -> None:
+    """Give the file back (DuckDB checkpoints a written store as it detaches)."""
+    con.execute("USE memory")
+    con.execute(f"DETACH {STORE_ALIAS}")
 
 
 def wait_seconds(read_only: bool, wait_s: float | None) -> float:

@@ -19,7 +19,9 @@ from nlp_pipeline.errors import StoreError
 from nlp_pipeline.records import AnalysisResult, Article, FeedReport
 from nlp_pipeline.store import queries
 from nlp_pipeline.store.connection import (
-    connect,
+    attach,
+    detach,
+    host_connection,
     process_alive,
     remove_marker,
     wait_seconds,
@@ -66,8 +68,9 @@ class Store:
         self._memory = self.path == ":memory:"
         self._hold = hold or self._memory
         self._wait_s = wait_seconds(self.read_only, wait_s)
-        self._config: dict[str, Any] = {"enable_external_access": False} if sandboxed else {}
-        self._con: Any = None
+        self._sandboxed = sandboxed
+        self._host: Any = host_connection()
+        self._attached = False
         self._depth = 0
         self._closed = False
         if self.read_only:
@@ -87,18 +90,25 @@ class Store:
 
     @property
     def con(self) -> Any:
-        """The DuckDB connection, opened on demand (released again after each operation)."""
+        """The DuckDB connection, with the store file attached on demand (and given back after
+        each operation)."""
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
-        if self._con is None:
-            self._con = connect(self.path, self.read_only, self._config, self._wait_s)
-        return self._con
+        if not self._attached and not self._memory:
+            attach(self._host, self.path, self.read_only, self._wait_s)
+            self._attached = True
+            if self._sandboxed:
+                # No file access for user SQL; attaching again would need it, so keep the file.
+                self._hold = True
+                self._host.execute("SET enable_external_access = false")
+                self._host.execute("SET lock_configuration = true")
+        return self._host
 
     def release(self) -> None:
         """Let other processes at the file now (a no-op with `hold` or inside an operation)."""
-        if self._con is not None and not self._hold and self._depth == 0:
-            self._con.close()
-            self._con = None
+        if self._attached and not self._hold and self._depth == 0:
+            detach(self._host)
+            self._attached = False
 
     @contextmanager
     def _session(self) -> Iterator[Any]:
@@ -113,9 +123,8 @@ class Store:
     def close(self) -> None:
         if self._closed:
             return
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        self._host.close()  # detaches the store file too
+        self._attached = False
         if not self.read_only and not self._memory:
             remove_marker(self.path)
         self._closed = True

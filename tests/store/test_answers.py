@@ -22,8 +22,10 @@ AI = "ai_infrastructure"
 
 
 def one_story(ticker: str, score: float, theme: str = SMALL) -> object:
-    return analysis([(f"{ticker} moved as the narrative went on.", score, [theme])],
-                    {f"TICKER:{ticker}": ([0], 0.8)})
+    return analysis(
+        [(f"{ticker} moved as the narrative went on.", score, [theme])],
+        {f"TICKER:{ticker}": ([0], 0.8)},
+    )
 
 
 # -- time zones ------------------------------------------------------------------------------
@@ -69,7 +71,9 @@ def test_published_is_stored_in_utc_with_a_flag_where_it_fell_back(tmp_path: Pat
         rows = store.query(
             "SELECT article_id, published, published_fallback FROM articles ORDER BY 1"
         )
-        got = {r.article_id: (r.published.isoformat(), r.published_fallback) for r in rows.itertuples()}
+        got = {
+            r.article_id: (r.published.isoformat(), r.published_fallback) for r in rows.itertuples()
+        }
         assert got == {
             "aware": ("2026-08-05T23:00:00+00:00", False),
             "naive": ("2026-08-05T23:00:00+00:00", False),
@@ -124,8 +128,9 @@ def test_a_market_wrap_gives_each_ticker_only_the_themes_of_its_own_sentences() 
 
 def test_entities_match_by_type_as_well_as_id() -> None:
     store = Store(":memory:")
-    act = analysis([("The IRA credits were extended.", 0.4, ["fiscal_policy"])],
-                   {"POLICY:IRA": ([0], 0.9)})
+    act = analysis(
+        [("The IRA credits were extended.", 0.4, ["fiscal_policy"])], {"POLICY:IRA": ([0], 0.9)}
+    )
     stock = analysis([("IRA beat estimates.", 0.6, ["earnings"])], {"TICKER:IRA": ([0], 0.9)})
     add(store, "act", at("2026-08-05"), act)
     add(store, "stock", at("2026-08-05"), stock)
@@ -210,7 +215,9 @@ def test_top_ranks_what_is_rising_with_a_volume_guard() -> None:
     # four quiet weeks of AI stories (2 a week), then a burst of small-cap stories
     for week in range(4):
         for n in range(2):
-            add(store, f"ai{week}{n}", at(f"2026-08-{3 + 7 * week:02d}"), one_story("NVDA", 0.2, AI))
+            add(
+                store, f"ai{week}{n}", at(f"2026-08-{3 + 7 * week:02d}"), one_story("NVDA", 0.2, AI)
+            )
     for n in range(4):
         add(store, f"sc{n}", at("2026-08-31"), one_story("FIX", 0.6, SMALL))
     add(store, "ai-now", at("2026-08-31"), one_story("NVDA", 0.2, AI))
