@@ -27,7 +27,7 @@ from nlp_pipeline.errors import StoreError
 from nlp_pipeline.records import ENTITY_TYPES
 
 FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
-_PANDAS_FREQ = {"D": "D", "W": "7D", "M": "MS", "Q": "QS"}
+_STEP = {"D": "1 day", "W": "7 days", "M": "1 month", "Q": "3 months"}
 _PERIOD_DAYS = {"D": 1, "W": 7, "M": 31, "Q": 92}
 SCOPES = ("sentence", "article")
 TOP_KINDS = ("themes", "tickers", "entities")
@@ -220,29 +220,50 @@ def trends(
         params["end"] = last
         window_filter += " AND story_at < $end"
     keys = ", ".join(f"t.{c}" for c in key_columns)
+    plain = ", ".join(key_columns)
+    params["first_period"] = _truncate(first, code).date() if first is not None else None
+    since_first = "AND period >= $first_period" if first is not None else ""
+    # Momentum over a dense grid of periods (a period without stories counts 0): change vs
+    # the previous period, and a z-score against the `window` periods before (at least 3 of
+    # them, with some variation).
     sql = f"""
         WITH story AS (SELECT * FROM ({_story_cte(universe, unit, cut)})
                        WHERE true {window_filter}),
         totals AS (SELECT period, count(*) AS all_stories FROM story GROUP BY period),
-        tagged AS ({tagged})
-        SELECT s.period, {keys}, count(*) AS stories, any_value(tot.all_stories) AS all_stories,
-               avg(t.story_tone) AS sentiment
-        FROM tagged t JOIN story s USING (cluster_id) JOIN totals tot USING (period)
-        GROUP BY ALL"""
+        tagged AS ({tagged}),
+        agg AS (SELECT s.period, {keys}, count(*) AS stories,
+                       any_value(tot.all_stories) AS all_stories, avg(t.story_tone) AS sentiment
+                FROM tagged t JOIN story s USING (cluster_id) JOIN totals tot USING (period)
+                GROUP BY ALL),
+        grid AS (SELECT g.period::DATE AS period, k.*
+                 FROM (SELECT min(period) AS lo, max(period) AS hi FROM agg) b,
+                      generate_series(b.lo, b.hi, INTERVAL '{_STEP[code]}') g(period),
+                      (SELECT DISTINCT {plain} FROM agg) k),
+        dense AS (SELECT grid.*, coalesce(agg.stories, 0) AS n, agg.stories, agg.all_stories,
+                         agg.sentiment
+                  FROM grid LEFT JOIN agg USING (period, {plain})),
+        momentum AS (
+            SELECT *, n - lag(n) OVER by_key AS change,
+                   avg(n) OVER before_w AS mean_before, stddev_samp(n) OVER before_w AS sd_before,
+                   count(n) OVER before_w AS periods_before
+            FROM dense
+            WINDOW by_key AS (PARTITION BY {plain} ORDER BY period),
+                   before_w AS (PARTITION BY {plain} ORDER BY period
+                                ROWS BETWEEN {int(window)} PRECEDING AND 1 PRECEDING))
+        SELECT period, {plain}, stories, round(stories / all_stories, 3) AS share,
+               round(sentiment, 3) AS sentiment, change,
+               CASE WHEN periods_before >= 3 AND sd_before > 0
+                    THEN round((n - mean_before) / sd_before, 2) END AS zscore
+        FROM momentum WHERE stories IS NOT NULL {since_first}
+        ORDER BY period, stories DESC, {plain}"""
     frame = _run(con, sql, params)
     columns = ["period", *key_columns, "stories", "share", "sentiment", "change", "zscore"]
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    frame = _with_momentum(frame, key_columns, code, window)
-    if first is not None:
-        frame = frame[frame["period"] >= _truncate(first, code)]
-    frame["share"] = (frame["stories"] / frame["all_stories"]).round(3)
-    frame["sentiment"] = frame["sentiment"].astype(float).round(3)
-    frame = frame.sort_values(
-        ["period", "stories", *key_columns], ascending=[True, False] + [True] * len(key_columns)
-    )
-    frame["period"] = frame["period"].dt.date
-    return frame[columns].reset_index(drop=True)
+    frame["period"] = pd.to_datetime(frame["period"]).dt.date
+    frame["change"] = frame["change"].astype("Int64")
+    frame["zscore"] = frame["zscore"].astype(float)
+    return frame[columns]
 
 
 def _analyzed_clusters(cut: datetime | None) -> str:
@@ -265,34 +286,6 @@ def _truncate(moment: datetime, code: str) -> pd.Timestamp:
     if code == "Q":
         return day.replace(day=1, month=3 * ((day.month - 1) // 3) + 1)
     return day
-
-
-def _with_momentum(
-    frame: pd.DataFrame, key_columns: list[str], code: str, window: int
-) -> pd.DataFrame:
-    """Adds `change` (vs the previous period, a missing period counting 0) and `zscore` (vs the
-    mean and standard deviation of the `window` periods before; empty below 3 such periods or
-    with no variation). Returns only the periods in which the key has stories."""
-    frame = frame.copy()
-    frame["period"] = pd.to_datetime(frame["period"])
-    grid = pd.date_range(frame["period"].min(), frame["period"].max(), freq=_PANDAS_FREQ[code])
-    counts = frame.pivot_table(
-        index="period", columns=key_columns, values="stories", aggfunc="sum", fill_value=0
-    ).reindex(grid, fill_value=0)
-    previous = counts.shift(1)
-    change = counts - previous
-    trailing = counts.shift(1).rolling(window, min_periods=3)
-    mean, std = trailing.mean(), trailing.std()
-    zscore = ((counts - mean) / std.where(std > 0)).round(2)
-    stacked = pd.DataFrame(
-        {"change": change.stack(list(range(len(key_columns))), future_stack=True)}
-    )
-    stacked["zscore"] = zscore.stack(list(range(len(key_columns))), future_stack=True)
-    stacked.index.names = ["period", *key_columns]
-    merged = frame.merge(stacked.reset_index(), on=["period", *key_columns], how="left")
-    merged["change"] = merged["change"].astype("Int64")
-    merged["zscore"] = merged["zscore"].astype(float).replace([np.inf, -np.inf], np.nan)
-    return merged
 
 
 def _window(
