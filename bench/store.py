@@ -14,6 +14,7 @@ Prints JSON, then a short table, with:
 
 The store is built once with SQL (dates over 2025-2026, 10% syndicated copies, 2 tickers, an
 index and a sector per article, 2 themes, no sentence rows) and reused; --rebuild rebuilds it.
+Its fact tables are written in the order `Store.optimize()` leaves them (by entity, then date).
 """
 
 from __future__ import annotations
@@ -77,14 +78,17 @@ def build(path: Path, n: int) -> None:
                    'b' || lpad((CASE WHEN i % 10 = 9 THEN i - 1 ELSE i END)::VARCHAR, 15, '0')
                        AS cluster_id,
                    TIMESTAMPTZ '{START.isoformat()}' + to_microseconds((i * {step} * 1e6)::BIGINT)
-                       AS published
+                       AS published,
+                   TIMESTAMPTZ '{START.isoformat()}'
+                       + to_microseconds(((CASE WHEN i % 10 = 9 THEN i - 1 ELSE i END)
+                                          * {step} * 1e6)::BIGINT) AS story_at
             FROM range({n}) r(i)""")
         con.execute("""
             INSERT INTO articles
             SELECT article_id, 'feed' || (hash(base) % 20), 'https://news.test/' || article_id,
                    'Headline ' || i, 'Article ' || i || ': ' || repeat('market news text ', 30),
                    NULL, NULL, published, published + INTERVAL 4 MINUTE, 'h' || i, cluster_id,
-                   NULL, published + INTERVAL 5 MINUTE, false
+                   NULL, published + INTERVAL 5 MINUTE, false, story_at
             FROM gen""")
         con.execute("""
             INSERT INTO analyses
@@ -109,14 +113,14 @@ def build(path: Path, n: int) -> None:
         con.execute("""
             INSERT INTO article_entities
             SELECT article_id, 'v1', published + INTERVAL 10 MINUTE, NULL, cluster_id,
-                   published, published + INTERVAL 5 MINUTE, entity_type, entity_id, NULL, NULL,
-                   1, relevance, sentiment, [[0, 3]]
-            FROM ents""")
+                   published, published + INTERVAL 5 MINUTE, story_at, entity_type, entity_id,
+                   NULL, NULL, 1, relevance, sentiment, [[0, 3]]
+            FROM ents ORDER BY entity_type, entity_id, story_at""")
         con.execute(f"""
             CREATE TEMP TABLE ths AS
             SELECT g.*, t.j,
-                   {themes}[(((hash(base + 5) % 18) + t.j * (1 + hash(base + 11) % 17)) % 18 + 1)::BIGINT]
-                       AS theme_id,
+                   {themes}[(((hash(base + 5) % 18) + t.j * (1 + hash(base + 11) % 17)) % 18
+                             + 1)::BIGINT] AS theme_id,
                    (hash(base + t.j + 23) % 2001) / 1000.0 - 1 AS sentiment
             FROM gen g, range(2) t(j)""")
         con.execute("""
@@ -125,10 +129,11 @@ def build(path: Path, n: int) -> None:
         con.execute("""
             INSERT INTO entity_themes
             SELECT e.article_id, 'v1', e.published + INTERVAL 10 MINUTE, NULL, e.cluster_id,
-                   e.published, e.published + INTERVAL 5 MINUTE, e.entity_type, e.entity_id,
-                   e.relevance, t.theme_id, 0.8, t.sentiment,
+                   e.published, e.published + INTERVAL 5 MINUTE, e.story_at, e.entity_type,
+                   e.entity_id, e.relevance, t.theme_id, 0.8, t.sentiment,
                    hash(e.base + e.k * 3 + t.j) % 3 = 0, t.sentiment
-            FROM ents e JOIN ths t USING (article_id)""")
+            FROM ents e JOIN ths t USING (article_id)
+            ORDER BY e.entity_type, e.entity_id, t.theme_id, e.story_at""")
         for table in ("gen", "ents", "ths"):
             con.execute(f"DROP TABLE {table}")
         con.execute("CHECKPOINT")

@@ -93,6 +93,7 @@ def host_connection() -> Any:
     con = duckdb.connect(":memory:")
     # Periods, dates and `as of` cuts must not depend on the machine's time zone.
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # answers print tables, not progress bars
     return con
 
 

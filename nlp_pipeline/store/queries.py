@@ -124,11 +124,20 @@ def _run(con: Any, sql: str, params: dict[str, Any]) -> pd.DataFrame:
 
 
 def _story_cte(clusters_sql: str, unit: str | None, as_of: datetime | None) -> str:
-    """Stories (clusters) among `clusters_sql`, each dated by its first visible copy."""
+    """Stories among `clusters_sql` (rows of cluster_id, story_at), each dated by its first
+    copy. Now, that is the stored `story_at`; as of a past time, the first copy of those seen
+    by then (a copy seen later may have been dated earlier)."""
+    if as_of is None:
+        period = f", date_trunc('{unit}', min(u.story_at))::DATE AS period" if unit else ""
+        return (
+            f"SELECT u.cluster_id, min(u.story_at) AS story_at{period} "
+            f"FROM ({clusters_sql}) u GROUP BY u.cluster_id"
+        )
     period = f", date_trunc('{unit}', min(a.published))::DATE AS period" if unit else ""
     return (
         f"SELECT a.cluster_id, min(a.published) AS story_at{period} FROM articles a "
-        f"WHERE a.cluster_id IN ({clusters_sql}) AND {_seen('a', as_of)} GROUP BY a.cluster_id"
+        f"WHERE a.cluster_id IN (SELECT u.cluster_id FROM ({clusters_sql}) u) "
+        f"AND {_seen('a', as_of)} GROUP BY a.cluster_id"
     )
 
 
@@ -171,7 +180,7 @@ def trends(
         key_columns = ["theme"]
         if key:
             universe = (
-                f"SELECT f.cluster_id FROM article_entities f WHERE {entity_match} "
+                f"SELECT f.cluster_id, f.story_at FROM article_entities f WHERE {entity_match} "
                 f"AND {_current('f', cut)} AND f.relevance >= $min_rel"
             )
             tagged = (
@@ -192,7 +201,7 @@ def trends(
         key_columns = ["type", "entity"]
         if theme:
             universe = (
-                f"SELECT a.cluster_id FROM article_themes t "
+                f"SELECT a.cluster_id, a.story_at FROM article_themes t "
                 f"JOIN analyses n USING (article_id, model_versions) "
                 f"JOIN articles a USING (article_id) "
                 f"WHERE t.theme_id = $theme AND {_current_analysis('n', 'a', cut)}"
@@ -268,7 +277,7 @@ def trends(
 
 def _analyzed_clusters(cut: datetime | None) -> str:
     return (
-        f"SELECT a.cluster_id FROM analyses n JOIN articles a USING (article_id) "
+        f"SELECT a.cluster_id, a.story_at FROM analyses n JOIN articles a USING (article_id) "
         f"WHERE {_current_analysis('n', 'a', cut)}"
     )
 
@@ -335,7 +344,8 @@ def top(
     if kind == "themes":
         keys = ["theme"]
         tagged = (
-            "SELECT a.cluster_id, t.theme_id AS theme, avg(t.sentiment) AS story_tone "
+            "SELECT a.cluster_id, t.theme_id AS theme, avg(t.sentiment) AS story_tone, "
+            "min(a.story_at) AS story_at "
             "FROM article_themes t JOIN analyses n USING (article_id, model_versions) "
             f"JOIN articles a USING (article_id) WHERE {_current_analysis('n', 'a', cut)} "
             "GROUP BY ALL"
@@ -345,14 +355,15 @@ def top(
         types = "AND f.entity_type = 'TICKER'" if kind == "tickers" else ""
         tagged = (
             "SELECT f.cluster_id, f.entity_type AS type, f.entity_id AS entity, "
-            "any_value(f.name) AS name, avg(f.sentiment) AS story_tone FROM article_entities f "
+            "any_value(f.name) AS name, avg(f.sentiment) AS story_tone, "
+            "min(f.story_at) AS story_at FROM article_entities f "
             f"WHERE {_current('f', cut)} {types} GROUP BY f.cluster_id, f.entity_type, f.entity_id"
         )
     key_list = ", ".join(f"t.{k}" for k in keys)
     name = ", any_value(t.name) AS name" if kind != "themes" else ""
     sql = f"""
         WITH tagged AS ({tagged}),
-        story AS (SELECT * FROM ({_story_cte("SELECT cluster_id FROM tagged", None, cut)})
+        story AS (SELECT * FROM ({_story_cte("SELECT cluster_id, story_at FROM tagged", None, cut)})
                   WHERE story_at >= $lookfrom AND story_at < $end),
         bucketed AS (
             SELECT t.*, floor((epoch(s.story_at) - epoch($since)) / $length)::INTEGER AS bucket

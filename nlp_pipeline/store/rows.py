@@ -36,13 +36,14 @@ def theme_sentences(theme: ThemeAnalysis, sentences: Sequence[SentenceAnalysis])
 
 def analysis_tables(
     items: Sequence[tuple[str, AnalysisResult]],
-    articles: Mapping[str, tuple[str, datetime, datetime]],
+    articles: Mapping[str, tuple[str, datetime, datetime, datetime]],
     version_key: str,
     run_id: str | None,
     analyzed_at: datetime,
 ) -> dict[str, pa.Table]:
     """Arrow tables for `analyses`, `sentences`, `article_entities`, `article_themes` and
-    `entity_themes`. `articles` maps article_id to (cluster_id, published, first_seen_at)."""
+    `entity_themes`. `articles` maps article_id to (cluster_id, published, first_seen_at,
+    story_at)."""
     cols: dict[str, dict[str, list[Any]]] = {
         name: {} for name in ("analyses", "sentences", "article_entities", "article_themes")
     }
@@ -54,7 +55,7 @@ def analysis_tables(
             columns.setdefault(key, []).append(value)
 
     for article_id, result in items:
-        cluster_id, published, first_seen_at = articles[article_id]
+        cluster_id, published, first_seen_at, story_at = articles[article_id]
         s = result.sentiment
         add(
             "analyses",
@@ -96,6 +97,7 @@ def analysis_tables(
             "cluster_id": cluster_id,
             "published": published,
             "first_seen_at": first_seen_at,
+            "story_at": story_at,
         }
         for t in result.themes:
             add(
@@ -147,6 +149,7 @@ _TYPES: dict[str, pa.DataType] = {
     "superseded_at": TIME,
     "published": TIME,
     "first_seen_at": TIME,
+    "story_at": TIME,
     "sentence_index": pa.int32(),
     "start_char": pa.int32(),
     "end_char": pa.int32(),

@@ -132,12 +132,14 @@ MIGRATIONS: list[tuple[int, str]] = [
             cluster_id         VARCHAR NOT NULL,
             minhash            UBIGINT[],
             first_seen_at      TIMESTAMPTZ NOT NULL, -- when this store first held the article
-            published_fallback BOOLEAN NOT NULL DEFAULT false -- published fell back to fetch time
+            published_fallback BOOLEAN NOT NULL DEFAULT false, -- published fell back to fetch time
+            story_at           TIMESTAMPTZ NOT NULL  -- earliest published of the story's copies
         );
         INSERT INTO articles_v2
             SELECT article_id, feed_id, url, title, text, summary, author,
                    coalesce(published, fetched_at), fetched_at, content_hash, cluster_id, minhash,
-                   fetched_at, published IS NULL
+                   fetched_at, published IS NULL,
+                   min(coalesce(published, fetched_at)) OVER (PARTITION BY cluster_id)
             FROM articles;
         DROP INDEX IF EXISTS articles_published;
         DROP TABLE articles;
@@ -203,6 +205,7 @@ MIGRATIONS: list[tuple[int, str]] = [
             cluster_id      VARCHAR NOT NULL,
             published       TIMESTAMPTZ NOT NULL,
             first_seen_at   TIMESTAMPTZ NOT NULL,
+            story_at        TIMESTAMPTZ NOT NULL,
             entity_type     VARCHAR NOT NULL,
             entity_id       VARCHAR NOT NULL,
             name            VARCHAR,
@@ -214,8 +217,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         INSERT INTO article_entities_v2
             SELECT e.article_id, e.model_versions, n.analyzed_at, NULL, a.cluster_id, a.published,
-                   a.first_seen_at, e.entity_type, e.entity_id, e.name, e.exchange, e.mentions,
-                   e.relevance, e.sentiment, e.spans
+                   a.first_seen_at, a.story_at, e.entity_type, e.entity_id, e.name, e.exchange,
+                   e.mentions, e.relevance, e.sentiment, e.spans
             FROM article_entities e JOIN analyses n USING (article_id, model_versions)
             JOIN articles a USING (article_id);
         DROP INDEX IF EXISTS entities_by_id;
@@ -233,6 +236,7 @@ MIGRATIONS: list[tuple[int, str]] = [
             cluster_id       VARCHAR NOT NULL,
             published        TIMESTAMPTZ NOT NULL,
             first_seen_at    TIMESTAMPTZ NOT NULL,
+            story_at         TIMESTAMPTZ NOT NULL,
             entity_type      VARCHAR NOT NULL,
             entity_id        VARCHAR NOT NULL,
             relevance        DOUBLE NOT NULL,
@@ -257,7 +261,7 @@ MIGRATIONS: list[tuple[int, str]] = [
                           lambda x: x[1] >= s.start_char AND x[1] < s.end_char)) > 0
                 GROUP BY ALL)
             SELECT p.article_id, p.model_versions, p.analyzed_at, NULL, p.cluster_id, p.published,
-                   p.first_seen_at, p.entity_type, p.entity_id, p.relevance, p.theme_id,
+                   p.first_seen_at, p.story_at, p.entity_type, p.entity_id, p.relevance, p.theme_id,
                    p.theme_score, p.theme_sentiment, s.tone IS NOT NULL, s.tone
             FROM pairs p LEFT JOIN shared s USING (article_id, entity_type, entity_id, theme_id);
 

@@ -84,7 +84,7 @@ def test_version_1_store_is_migrated_with_facts_rebuilt_from_sentences(tmp_path:
             "SELECT entity_id, theme_id, shared_sentence, round(shared_sentiment, 6) AS tone "
             "FROM entity_themes WHERE article_id = 'wrap' ORDER BY 1, 2"
         )
-        meta = {"wrap": ("wrap", fetched, fetched)}
+        meta = {"wrap": ("wrap", fetched, fetched, fetched)}
         expected = analysis_tables([("wrap", wrap)], meta, "v1", None, fetched)["entity_themes"]
         expected_rows = sorted(
             (
