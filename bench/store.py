@@ -184,6 +184,7 @@ def bench_writes(path: Path, count: int, batch: int) -> float:
             "cluster_id": ids,
             "first_seen_at": pa.array([now] * count, pa.timestamp("us", tz="UTC")),
             "published_fallback": [False] * count,
+            "story_at": pa.array([now] * count, pa.timestamp("us", tz="UTC")),
         }
     )
     with Store(path) as store:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -17,6 +17,7 @@ import pyarrow as pa
 from nlp_pipeline.records import AnalysisResult, EntityAnalysis, SentenceAnalysis, ThemeAnalysis
 
 TIME = pa.timestamp("us", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def entity_sentences(entity: EntityAnalysis, sentences: Sequence[SentenceAnalysis]) -> set[int]:
@@ -34,6 +35,29 @@ def theme_sentences(theme: ThemeAnalysis, sentences: Sequence[SentenceAnalysis])
     return set(theme.evidence) | {s.index for s in sentences if theme.id in s.themes}
 
 
+_COLUMNS = {
+    "analyses": (
+        "article_id model_versions run_id analyzed_at superseded_at sentiment_label "
+        "sentiment_score p_positive p_neutral p_negative n_sentences"
+    ),
+    "sentences": (
+        "article_id sentence_index start_char end_char text sentiment_label sentiment_score "
+        "p_positive p_neutral p_negative themes model_versions"
+    ),
+    "article_themes": "article_id theme_id score sentiment evidence model_versions",
+    "article_entities": (
+        "article_id model_versions analyzed_at superseded_at cluster_id published "
+        "first_seen_at story_at entity_type entity_id name exchange mentions relevance "
+        "sentiment spans"
+    ),
+    "entity_themes": (
+        "article_id model_versions analyzed_at superseded_at cluster_id published "
+        "first_seen_at story_at entity_type entity_id relevance theme_id theme_score "
+        "theme_sentiment shared_sentence shared_sentiment"
+    ),
+}
+
+
 def analysis_tables(
     items: Sequence[tuple[str, AnalysisResult]],
     articles: Mapping[str, tuple[str, datetime, datetime, datetime]],
@@ -44,104 +68,74 @@ def analysis_tables(
     """Arrow tables for `analyses`, `sentences`, `article_entities`, `article_themes` and
     `entity_themes`. `articles` maps article_id to (cluster_id, published, first_seen_at,
     story_at)."""
-    cols: dict[str, dict[str, list[Any]]] = {
-        name: {} for name in ("analyses", "sentences", "article_entities", "article_themes")
-    }
-    cols["entity_themes"] = {}
-
-    def add(table: str, **values: Any) -> None:
-        columns = cols[table]
-        for key, value in values.items():
-            columns.setdefault(key, []).append(value)
-
+    # Rows as tuples in column order (a hot loop: ~50 rows per article), then columns.
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
+    analyzed = _micros(analyzed_at)
+    analyses, sentences = rows["analyses"].append, rows["sentences"].append
+    themes_out, entities_out = rows["article_themes"].append, rows["article_entities"].append
+    facts = rows["entity_themes"].append
     for article_id, result in items:
-        cluster_id, published, first_seen_at, story_at = articles[article_id]
+        cluster_id, *times = articles[article_id]
+        published, first_seen_at, story_at = (_micros(t) for t in times)
         s = result.sentiment
-        add(
-            "analyses",
-            article_id=article_id,
-            model_versions=version_key,
-            run_id=run_id,
-            analyzed_at=analyzed_at,
-            superseded_at=None,
-            sentiment_label=s.label,
-            sentiment_score=s.score,
-            p_positive=s.positive,
-            p_neutral=s.neutral,
-            p_negative=s.negative,
-            n_sentences=len(result.sentences),
-        )
+        analyses(
+            (article_id, version_key, run_id, analyzed, None, s.label, s.score, s.positive,
+             s.neutral, s.negative, len(result.sentences))
+        )  # fmt: skip
         tone = {}
         for x in result.sentences:
-            tone[x.index] = x.sentiment.score
-            add(
-                "sentences",
-                article_id=article_id,
-                sentence_index=x.index,
-                start_char=x.start,
-                end_char=x.end,
-                text=x.text,
-                sentiment_label=x.sentiment.label,
-                sentiment_score=x.sentiment.score,
-                p_positive=x.sentiment.positive,
-                p_neutral=x.sentiment.neutral,
-                p_negative=x.sentiment.negative,
-                themes=list(x.themes),
-                model_versions=version_key,
-            )
-        common = {
-            "article_id": article_id,
-            "model_versions": version_key,
-            "analyzed_at": analyzed_at,
-            "superseded_at": None,
-            "cluster_id": cluster_id,
-            "published": published,
-            "first_seen_at": first_seen_at,
-            "story_at": story_at,
-        }
+            x_s = x.sentiment
+            score = x_s.positive - x_s.negative
+            tone[x.index] = score
+            sentences(
+                (article_id, x.index, x.start, x.end, x.text, x_s.label, score, x_s.positive,
+                 x_s.neutral, x_s.negative, list(x.themes), version_key)
+            )  # fmt: skip
         for t in result.themes:
-            add(
-                "article_themes",
-                article_id=article_id,
-                theme_id=t.id,
-                score=t.score,
-                sentiment=t.sentiment,
-                evidence=list(t.evidence),
-                model_versions=version_key,
-            )
+            themes_out((article_id, t.id, t.score, t.sentiment, list(t.evidence), version_key))
         theme_sets = [(t, theme_sentences(t, result.sentences)) for t in result.themes]
+        head = (article_id, version_key, analyzed, None, cluster_id, published, first_seen_at,
+                story_at)  # fmt: skip
         for e in result.entities:
-            add(
-                "article_entities",
-                **common,
-                entity_type=e.type,
-                entity_id=e.id,
-                name=e.name or None,
-                exchange=e.exchange,
-                mentions=e.mentions,
-                relevance=e.relevance,
-                sentiment=e.sentiment,
-                spans=[list(span) for span in e.spans],
-            )
+            entities_out(
+                (*head, e.type, e.id, e.name or None, e.exchange, e.mentions, e.relevance,
+                 e.sentiment, [list(span) for span in e.spans])
+            )  # fmt: skip
             where = entity_sentences(e, result.sentences)
             for t, carries in theme_sets:
                 shared = where & carries
                 shared_tones = [tone[i] for i in shared if i in tone]
-                add(
-                    "entity_themes",
-                    **common,
-                    entity_type=e.type,
-                    entity_id=e.id,
-                    relevance=e.relevance,
-                    theme_id=t.id,
-                    theme_score=t.score,
-                    theme_sentiment=t.sentiment,
-                    shared_sentence=bool(shared),
-                    shared_sentiment=(sum(shared_tones) / len(shared_tones))
-                    if shared_tones
-                    else None,
-                )
-    return {name: pa.table(_arrays(columns)) for name, columns in cols.items()}
+                facts(
+                    (*head, e.type, e.id, e.relevance, t.id, t.score, t.sentiment, bool(shared),
+                     sum(shared_tones) / len(shared_tones) if shared_tones else None)
+                )  # fmt: skip
+    tables = {}
+    for name, spec in _COLUMNS.items():
+        names = spec.split()
+        columns = list(zip(*rows[name], strict=True)) if rows[name] else [()] * len(names)
+        tables[name] = pa.table(
+            {key: _array(key, values) for key, values in zip(names, columns, strict=True)}
+        )
+    return tables
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since the epoch: Arrow builds timestamps from these much faster than
+    from datetime objects."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _array(key: str, values: Sequence[Any]) -> pa.Array:
+    kind = _TYPES.get(key) or _default_type(key)
+    if kind == TIME:
+        return pa.array(list(values), pa.int64()).cast(TIME)
+    return pa.array(list(values), kind)
+
+
+def _default_type(key: str) -> pa.DataType:
+    return pa.float64() if key in _FLOATS else pa.string()
 
 
 _TYPES: dict[str, pa.DataType] = {
@@ -172,11 +166,3 @@ _FLOATS = {
     "theme_sentiment",
     "shared_sentiment",
 }
-
-
-def _arrays(columns: dict[str, list[Any]]) -> dict[str, pa.Array]:
-    arrays = {}
-    for key, values in columns.items():
-        kind = _TYPES.get(key) or (pa.float64() if key in _FLOATS else pa.string())
-        arrays[key] = pa.array(values, kind)
-    return arrays
