@@ -193,13 +193,13 @@ def bench_writes(path: Path, count: int, batch: int) -> tuple[float, float]:
             con.register("_new", rows)
             con.execute("INSERT INTO articles BY NAME SELECT * FROM _new").fetchall()
             con.unregister("_new")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for first in range(0, count, batch):
             items = list(
                 zip(ids[first : first + batch], results[first : first + batch], strict=True)
             )
             store.save_analyses(items, "bench-v2", "bench")
-        return count / (time.perf_counter() - started)
+        return count / (time.perf_counter() - started), count / (time.process_time() - cpu)
 
 
 def bench_executemany(count: int) -> float:
