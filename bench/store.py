@@ -5,7 +5,7 @@ Prints JSON, then a short table, with:
   with the default file handling (the file attached per call, so writers can get in between)
   and with `hold=True`;
 - CLI trends end to end: `nlp-pipeline trends --entity FIX ...` as a fresh process, wall time;
-- analysis writes: `Store.save_analyses` in batches of 256 (as `analyze` writes them), of
+- analysis writes: `Store.save_analyses` in batches of 1,024 (as `analyze` writes them), of
   realistic results (20 sentences, 5 entities, 3 themes each), into the 1M-article store;
   beside it the foundation's per-article `executemany` path on the same kind of rows;
 - Parquet export of 100,000 articles (article level, nested entities and themes).
@@ -306,7 +306,7 @@ def main() -> int:
     figures["export_mb"] = round(out.stat().st_size / 1e6, 1)
     shutil.rmtree(out.parent)
 
-    wall, cpu_rate = bench_writes(path, args.writes, 256)
+    wall, cpu_rate = bench_writes(path, args.writes, 1024)  # runner.WRITE_BATCH
     figures["writes_articles_per_s"] = round(wall)
     figures["writes_articles_per_cpu_s"] = round(cpu_rate)
     figures["writes_executemany_articles_per_s"] = round(bench_executemany(300), 1)
@@ -314,6 +314,7 @@ def main() -> int:
     figures["machine"] = (
         f"{platform.machine()} {os.cpu_count()} cpu, python {platform.python_version()}, duckdb {duckdb.__version__}"  # noqa: E501
     )
+    figures["load_average_1m"] = round(os.getloadavg()[0], 1)  # other work on the machine
     print(json.dumps(figures, indent=1))
     return 0
 

@@ -29,7 +29,7 @@ DEFAULT_WINDOW_DAYS = 28
 NEAR_DUPLICATE_LOOKBACK_DAYS = 30
 # Analyses written per transaction: large enough for fast bulk inserts, small enough that
 # readers get the store file back often.
-WRITE_BATCH = 256
+WRITE_BATCH = 1024
 
 
 @dataclass
