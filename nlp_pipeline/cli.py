@@ -7,20 +7,25 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
-from nlp_pipeline import __version__, runner
+from nlp_pipeline import __version__
 from nlp_pipeline.config import Config, default_config_path, default_db_path, load_config
 from nlp_pipeline.errors import PipelineError
-from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.records import FeedReport
 from nlp_pipeline.store import Store
 from nlp_pipeline.store.store import EXPORT_FORMATS, FREQUENCIES
 
 # Mirrors nlp_pipeline.evaluation.sentiment.DATASETS without importing it at start-up.
 SENTIMENT_DATASETS = ("fpb", "fpb-allagree", "fpb-dev", "tfns", "semeval", "fiqa")
+
+if TYPE_CHECKING:  # imported where used: answers from the store need no spaCy
+    from nlp_pipeline import runner
+    from nlp_pipeline.nlp import Analyzer
+
+DEFAULT_WINDOW_DAYS = 28  # runner.DEFAULT_WINDOW_DAYS, without importing the NLP stack
 
 
 def _table(frame: pd.DataFrame, out: TextIO, empty: str = "(nothing yet)") -> None:
@@ -87,10 +92,14 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def _analyzer(args: argparse.Namespace) -> Analyzer:
+    from nlp_pipeline.nlp import Analyzer
+
     return Analyzer(themes_paths=[Path(p) for p in args.themes or []])
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline import runner
+
     config, analyzer = _config(args), _analyzer(args)
     with Store(_db(args)) as store:
         result = runner.run(
@@ -113,6 +122,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline import runner
+
     if args.file:
         return _ingest_files(args, out)
     config = _config(args)
@@ -125,6 +136,8 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _ingest_files(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline import runner
+
     with Store(_db(args)) as store:
         report = runner.ingest_files(
             args.file, store, feed_id=args.feed_id, progress=not args.quiet
@@ -187,6 +200,8 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline import runner
+
     analyzer = _analyzer(args)
     with Store(_db(args)) as store:
         count = runner.analyze(store, analyzer, reanalyze=args.all, progress=not args.quiet)
@@ -225,28 +240,152 @@ def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
-    with Store(_db(args), read_only=True) as store:
-        frame = store.theme_trends(args.ticker, args.theme, args.freq)
+def _render(
+    frame: pd.DataFrame, args: argparse.Namespace, out: TextIO, title: str, empty: str
+) -> None:
+    """An answer as a table (with a title), CSV or JSON records."""
     if args.format == "csv":
         frame.to_csv(out, index=False)
-    elif args.format == "json":
-        frame["period"] = frame["period"].astype(str)
-        print(frame.to_json(orient="records", indent=1), file=out)
-    else:
-        print(
-            f"Themes in stories mentioning {args.ticker.upper()} by "
-            f"{FREQUENCIES[args.freq.upper()]} (share of its stories; tone -1..1):",
-            file=out,
+        return
+    if args.format == "json":
+        shown = frame.copy()
+        for column in shown.columns:
+            if shown[column].map(lambda v: hasattr(v, "isoformat")).any():
+                shown[column] = shown[column].map(
+                    lambda v: v.isoformat() if hasattr(v, "isoformat") else v
+                )
+        print(shown.to_json(orient="records", indent=1, date_format="iso"), file=out)
+        return
+    print(title, file=out)
+    shown = frame.copy()
+    for column in shown.columns:
+        if isinstance(shown[column].dtype, pd.Int64Dtype):  # to_string shows <NA> otherwise
+            shown[column] = shown[column].map(lambda v: "-" if pd.isna(v) else str(v))
+    _table(shown, out, empty)
+
+
+def _as_of_note(args: argparse.Namespace) -> str:
+    return f" as of {args.as_of}" if args.as_of else ""
+
+
+def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
+    if not args.entity and not args.theme:
+        raise PipelineError("trends needs --entity (or --ticker), --theme, or both")
+    by = args.by or ("theme" if args.entity else "entity")
+    with Store(_db(args), read_only=True) as store:
+        frame = store.trends(
+            entity=args.entity,
+            theme=args.theme,
+            freq=args.freq,
+            start=args.start,
+            end=args.end,
+            by=by,
+            scope=args.scope,
+            as_of=args.as_of,
+            min_relevance=args.min_relevance,
         )
-        _table(frame, out, f"no stories mention {args.ticker.upper()}")
+    subject = args.entity.upper() if args.entity else args.theme
+    unit = FREQUENCIES[args.freq.upper()]
+    what = "Themes in stories mentioning" if by == "theme" else "Entities in stories about"
+    if args.plot:
+        from nlp_pipeline.plots import plot_trends
+
+        plot_trends(frame, Path(args.plot), subject=subject, freq=args.freq, by=by)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    _render(
+        frame,
+        args,
+        out,
+        f"{what} {subject} by {unit}{_as_of_note(args)} (stories: unique; share of its "
+        f"stories; tone -1..1 per story; change vs previous {unit}; zscore vs trailing {unit}s):",
+        f"no stories mention {subject}",
+    )
+    return 0
+
+
+def cmd_top(args: argparse.Namespace, out: TextIO) -> int:
+    with Store(_db(args), read_only=True) as store:
+        frame = store.top(
+            kind=args.kind,
+            since=args.since,
+            until=args.until,
+            as_of=args.as_of,
+            limit=args.limit,
+            min_stories=args.min_stories,
+        )
+    _render(
+        frame,
+        args,
+        out,
+        f"Rising {args.kind}{_as_of_note(args)} (stories in the window vs the 4 windows before; "
+        f"at least {args.min_stories} stories):",
+        "nothing with enough stories in the window",
+    )
+    return 0
+
+
+def cmd_comentions(args: argparse.Namespace, out: TextIO) -> int:
+    with Store(_db(args), read_only=True) as store:
+        frame = store.comentions(
+            args.entity,
+            since=args.since,
+            until=args.until,
+            as_of=args.as_of,
+            scope=args.scope,
+            limit=args.limit,
+        )
+    _render(
+        frame,
+        args,
+        out,
+        f"Entities and themes in stories with {args.entity.upper()}{_as_of_note(args)} "
+        "(lift > 1: together more often than chance):",
+        f"no stories mention {args.entity.upper()}",
+    )
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "entity": args.entity,
+        "theme": args.theme,
+        "entity_type": args.entity_type,
+        "since": args.since,
+        "until": args.until,
+        "feeds": args.feed,
+        "min_relevance": args.min_relevance,
+        "scope": args.scope,
+        "as_of": args.as_of,
+    }
+
+
+def cmd_articles(args: argparse.Namespace, out: TextIO) -> int:
+    with Store(_db(args), read_only=True) as store:
+        frame = store.articles(limit=args.limit, **_filters(args))
+    if args.format == "table":
+        frame = frame.drop(columns=["url", "cluster_id", "model_versions"])
+        for column in ("entities", "themes"):
+            frame[column] = frame[column].map(lambda v: " ".join(v))
+        frame["evidence"] = frame["evidence"].map(lambda v: " | ".join(v))
+    _render(frame, args, out, f"Articles{_as_of_note(args)}, newest first:", "no article matches")
     return 0
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.export import export
+
     with Store(_db(args), read_only=True) as store:
-        rows = store.export(args.format, Path(args.out))
-    print(f"{rows} articles written to {args.out} ({args.format})", file=out)
+        result = export(
+            store,
+            Path(args.out),
+            args.format,
+            tables=args.tables,
+            partition_by_month=args.by_month,
+            card=not args.no_card,
+            **_filters(args),
+        )
+    tables = ", ".join(f"{name} {rows}" for name, rows in result.tables.items())
+    print(f"{result.articles} articles written to {args.out} ({args.format}; {tables})", file=out)
     return 0
 
 
@@ -280,6 +419,8 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
         )
         _table(frame, out)
         return 0
+    from nlp_pipeline import runner
+
     if not _db(args).exists():
         print(f"No store at {_db(args)} yet; no feed has been polled.", file=out)
         _table(runner.feed_status(config, None), out)
@@ -442,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--window",
         type=int,
-        default=runner.DEFAULT_WINDOW_DAYS,
+        default=DEFAULT_WINDOW_DAYS,
         metavar="DAYS",
         help="summary window in days (default %(default)s)",
     )
@@ -492,21 +633,94 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_tag)
 
-    p = sub.add_parser("trends", parents=[common], help="themes around a ticker over time")
-    p.add_argument("--ticker", required=True, help="ticker or other entity id (FIX, RUT, OBBBA)")
-    p.add_argument("--theme", help="only this theme id")
+    answer = argparse.ArgumentParser(add_help=False)
+    answer.add_argument(
+        "--as-of",
+        metavar="TIMESTAMP",
+        help="answer with only what the store held then (ingested and analyzed), e.g. "
+        "2026-10-05T14:00Z; for backtests",
+    )
+    answer.add_argument("--format", default="table", choices=["table", "csv", "json"])
+
+    def article_filters(p: argparse.ArgumentParser, entity_required: bool = False) -> None:
+        p.add_argument("--entity", "--ticker", dest="entity", help="entity: FIX or TICKER:FIX")
+        p.add_argument("--theme", help="theme id (small_cap_rotation, ...)")
+        p.add_argument("--entity-type", help="only articles naming an entity of this type")
+        p.add_argument("--since", metavar="DATE", help="published at or after (UTC)")
+        p.add_argument("--until", metavar="DATE", help="published before (UTC)")
+        p.add_argument("--feed", action="append", metavar="ID", help="only this feed (repeatable)")
+        p.add_argument("--min-relevance", type=float, default=0.0, metavar="R")
+        p.add_argument(
+            "--scope",
+            default="sentence",
+            choices=["sentence", "article"],
+            help="entity and theme in one sentence (default) or anywhere in the article",
+        )
+
+    p = sub.add_parser(
+        "trends",
+        parents=[common, answer],
+        help="themes around an entity (or entities around a theme) over time",
+    )
+    p.add_argument("--entity", "--ticker", dest="entity", help="FIX, TICKER:FIX, RUT, OBBBA...")
+    p.add_argument("--theme", help="only this theme id (with --by entity: the theme to follow)")
     p.add_argument(
         "--freq",
         default="W",
         choices=sorted(FREQUENCIES) + [f.lower() for f in FREQUENCIES],
         help="D, W, M or Q (default W)",
     )
-    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    p.add_argument("--start", metavar="DATE", help="first period (UTC date)")
+    p.add_argument("--end", metavar="DATE", help="stories before this date only")
+    p.add_argument(
+        "--by",
+        choices=["theme", "entity"],
+        help="one row per theme (default with --entity) or per entity (default with only --theme)",
+    )
+    p.add_argument("--scope", default="sentence", choices=["sentence", "article"])
+    p.add_argument("--min-relevance", type=float, default=0.0, metavar="R")
+    p.add_argument(
+        "--plot", metavar="FILE", help="also draw volume and tone: FILE.png or FILE.html"
+    )
     p.set_defaults(func=cmd_trends)
+
+    p = sub.add_parser("top", parents=[common, answer], help="rising themes, tickers or entities")
+    p.add_argument("kind", nargs="?", default="themes", choices=["themes", "tickers", "entities"])
+    p.add_argument("--since", metavar="DATE", help="window start (default: 4 weeks before its end)")
+    p.add_argument("--until", metavar="DATE", help="window end (default: as-of, else the newest)")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--min-stories", type=int, default=3, help="volume guard (default 3)")
+    p.set_defaults(func=cmd_top)
+
+    p = sub.add_parser(
+        "comentions", parents=[common, answer], help="entities and themes that go with an entity"
+    )
+    p.add_argument("entity", help="FIX or TICKER:FIX")
+    p.add_argument("--since", metavar="DATE")
+    p.add_argument("--until", metavar="DATE")
+    p.add_argument("--scope", default="sentence", choices=["sentence", "article"])
+    p.add_argument("--limit", type=int, default=30)
+    p.set_defaults(func=cmd_comentions)
+
+    p = sub.add_parser(
+        "articles", parents=[common, answer], help="tagged articles with evidence sentences"
+    )
+    article_filters(p)
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_articles)
 
     p = sub.add_parser("export", parents=[common], help="write the tagged article dataset")
     p.add_argument("--format", required=True, choices=list(EXPORT_FORMATS))
-    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--out", required=True, help="output file (a folder with --tables/--by-month)")
+    p.add_argument(
+        "--tables",
+        action="store_true",
+        help="flat tables (articles, sentences, mentions, themes) in the folder --out",
+    )
+    p.add_argument("--by-month", action="store_true", help="Parquet partitioned by month")
+    p.add_argument("--no-card", action="store_true", help="no README dataset card beside it")
+    p.add_argument("--as-of", metavar="TIMESTAMP", help="only what the store held then")
+    article_filters(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("query", parents=[common], help="run read-only SQL against the store")

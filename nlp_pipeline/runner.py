@@ -6,11 +6,13 @@ one feed or one article is recorded and the run goes on with the rest.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,13 +34,16 @@ from nlp_pipeline.ingest.local import (
 )
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.nlp.entities import learned_aliases
-from nlp_pipeline.records import Article, FeedReport
+from nlp_pipeline.records import AnalysisResult, Article, FeedReport
 from nlp_pipeline.store import Store
 from nlp_pipeline.store import aliases as store_aliases
 
 DEFAULT_WINDOW_DAYS = 28
 NEAR_DUPLICATE_LOOKBACK_DAYS = 30
 LOCAL_BATCH = 500
+# Analyses written per transaction: large enough for fast bulk inserts, small enough that
+# readers get the store file back often.
+WRITE_BATCH = 1024
 
 
 @dataclass
@@ -60,6 +65,45 @@ class RunResult:
     analyzed: int
     summary: Summary | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _own_run(
+    store: Store, command: str, feeds: Sequence[str], model_versions: str
+) -> Iterator[str]:
+    """A run recorded in the store that ends `interrupted` when stopped (Ctrl-C, SIGTERM) and
+    `failed` on an unexpected error, keeping what it committed. The caller finishes it."""
+    run_id = store.start_run(command, feeds, model_versions)
+    with _terminate_as_interrupt():
+        try:
+            yield run_id
+        except (KeyboardInterrupt, SystemExit):
+            store.end_run(run_id, "interrupted")
+            raise
+        except BaseException:
+            store.end_run(run_id, "failed")
+            raise
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager stopping the job) unwinds like Ctrl-C, so the run is closed."""
+    # A caller with its own handler (watch stops cleanly between articles) keeps it.
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -224,9 +268,11 @@ def ingest(
     one host one after another. Without a `run_id` this is a run of its own, recorded in the
     store's `runs` table. `should_stop` is asked between articles (watch's clean shutdown)."""
     feeds = config.select(list(feed_ids) if feed_ids else None)
-    own_run = run_id is None
     if run_id is None:
-        run_id = store.start_run("ingest", [f.id for f in feeds], "")
+        with _own_run(store, "ingest", [f.id for f in feeds], "") as own_id:
+            result = ingest(config, store, feed_ids, own_id, ingestor, progress, should_stop)
+            store.finish_run(own_id, result[0], 0)
+        return result
     own_ingestor = ingestor is None
     ingestor = ingestor or Ingestor(config.settings)
     index = NearDuplicateIndex()
@@ -259,8 +305,6 @@ def ingest(
             ingestor.close()
     by_feed = {r.feed_id: r for group in done for r in group}
     reports = [by_feed[f.id] for f in feeds if f.id in by_feed]
-    if own_run:
-        store.finish_run(run_id, reports, 0)
     return reports, warnings
 
 
@@ -312,10 +356,14 @@ def ingest_files(
 ) -> LocalIngestReport:
     """Ingest local files and folders (feeds, sitemaps, HTML, JSONL, text), streamed. A file
     that cannot be used is reported (one line naming it) and the run goes on."""
-    started = time.perf_counter()
-    own_run = run_id is None
     if run_id is None:
-        run_id = store.start_run("ingest", [feed_id], "")
+        with _own_run(store, "ingest", [feed_id], "") as own_id:
+            result = ingest_files(
+                paths, store, feed_id, own_id, progress, max_file_bytes, should_stop
+            )
+            store.finish_run(own_id, [result.as_feed_report()], 0)
+        return result
+    started = time.perf_counter()
     index = NearDuplicateIndex()
     for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
         index.add(key, signature, cluster)
@@ -373,8 +421,6 @@ def ingest_files(
     report.near_duplicate = feed_report.near_duplicate
     report.already_stored = feed_report.already_stored
     report.elapsed_s = time.perf_counter() - started
-    if own_run:
-        store.finish_run(run_id, [report.as_feed_report()], 0)
     return report
 
 
@@ -424,13 +470,18 @@ def analyze(
     reanalyze: bool = False,
     progress: bool = True,
     batch_size: int = 32,
+    write_batch: int = WRITE_BATCH,
 ) -> int:
     """Analyze every article whose stored analysis is missing or by other model versions
-    (every article with `reanalyze`). Without a `run_id` this is a run of its own."""
+    (every article with `reanalyze`). Without a `run_id` this is a run of its own. Analyses
+    are written `write_batch` articles at a time, each batch in one transaction (and the store
+    file is free for readers between batches)."""
     key = analyzer.version_key
-    own_run = run_id is None
     if run_id is None:
-        run_id = store.start_run("analyze", [], key)
+        with _own_run(store, "analyze", [], key) as own_id:
+            count = analyze(store, analyzer, own_id, reanalyze, progress, batch_size, write_batch)
+            store.finish_run(own_id, [], count)
+        return count
     pending = store.articles_to_analyze(key, reanalyze)
     # Aliases learned from earlier articles (or added by users) link names given without a tag.
     analyzer.recognizer.add_aliases(store_aliases.active_aliases(store))
@@ -445,14 +496,17 @@ def analyze(
         disable=None if progress else True,
         leave=False,
     )
+    batch: list[tuple[str, AnalysisResult]] = []
     for (article_key, document), result in bar:
-        store.save_analysis(article_key, result, key, run_id)
+        batch.append((article_key, result))
         learned = analyzer.recognizer.new_aliases(learned_aliases(document, result))
         if learned:
             store_aliases.record_aliases(store, learned)
             analyzer.recognizer.add_aliases(learned)
-    if own_run:
-        store.finish_run(run_id, [], len(pending))
+        if len(batch) >= write_batch:
+            store.save_analyses(batch, key, run_id)
+            batch = []
+    store.save_analyses(batch, key, run_id)
     return len(pending)
 
 
@@ -486,8 +540,8 @@ def run(
 ) -> RunResult:
     """Ingest, analyze, store, summarize: the main job."""
     feeds = [f.id for f in config.select(list(feed_ids) if feed_ids else None)]
-    run_id = store.start_run("run", feeds, analyzer.version_key)
-    reports, warnings = ingest(config, store, feeds, run_id, ingestor, progress)
-    analyzed = analyze(store, analyzer, run_id, progress=progress)
-    status = store.finish_run(run_id, reports, analyzed)
+    with _own_run(store, "run", feeds, analyzer.version_key) as run_id:
+        reports, warnings = ingest(config, store, feeds, run_id, ingestor, progress)
+        analyzed = analyze(store, analyzer, run_id, progress=progress)
+        status = store.finish_run(run_id, reports, analyzed)
     return RunResult(run_id, status, reports, analyzed, summarize(store, window_days), warnings)

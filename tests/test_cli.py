@@ -85,7 +85,7 @@ def test_trends_formats(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> No
         == 0
     )
     csv_lines = capsys.readouterr().out.strip().splitlines()
-    assert csv_lines[0] == "period,theme,stories,share,sentiment"
+    assert csv_lines[0] == "period,theme,stories,share,sentiment,change,zscore"
     assert all(",small_cap_rotation," in line for line in csv_lines[1:]) and len(csv_lines) > 1
     assert main(["trends", "--ticker", "ZZZZ", "--db", str(demo_db)]) == 0
     assert "no stories mention ZZZZ" in capsys.readouterr().out

@@ -2,50 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from nlp_pipeline.errors import StoreError
 from nlp_pipeline.records import AnalysisResult, Article, FeedReport
+from nlp_pipeline.store import queries
+from nlp_pipeline.store.connection import (
+    attach,
+    detach,
+    host_connection,
+    process_alive,
+    remove_marker,
+    wait_seconds,
+    write_marker,
+)
+from nlp_pipeline.store.queries import FREQUENCIES
+from nlp_pipeline.store.rows import analysis_tables
 from nlp_pipeline.store.schema import migrate
 
-ExportFormat = Literal["parquet", "csv", "jsonl"]
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
-FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
-# When an article is dated: its published time, else when it was fetched.
-_WHEN = "coalesce(a.published, a.fetched_at)"
+# Tables holding one article's analysis by one set of model versions.
+ANALYSIS_TABLES = ("analyses", "sentences", "article_entities", "article_themes", "entity_themes")
+__all__ = ["EXPORT_FORMATS", "FREQUENCIES", "Store", "analysis_document"]
 
 
 _ARTICLE_COLUMNS = (
-    "article_id, feed_id, url, title, text, summary, author, published, fetched_at, "
-    "content_hash, cluster_id, minhash, publisher_tickers"
+    "article_id",
+    "feed_id",
+    "url",
+    "title",
+    "text",
+    "summary",
+    "author",
+    "published",
+    "fetched_at",
+    "content_hash",
+    "cluster_id",
+    "minhash",
+    "first_seen_at",
+    "published_fallback",
+    "story_at",
+    "publisher_tickers",
 )
-_INSERT_ARTICLE = f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})"
-
-
-def _article_row(article: Article) -> list[Any]:
-    return [
-        article.article_id,
-        article.feed_id,
-        article.url,
-        article.title,
-        article.text,
-        article.summary,
-        article.author,
-        article.published,
-        article.fetched_at,
-        article.content_hash,
-        article.cluster_id or article.article_id,
-        article.minhash,
-        article.publisher_tickers,
-    ]
+_CLUSTER = _ARTICLE_COLUMNS.index("cluster_id")
+_STORY_AT = _ARTICLE_COLUMNS.index("story_at")
 
 
 def analysis_document(title: str, text: str) -> str:
@@ -54,31 +65,91 @@ def analysis_document(title: str, text: str) -> str:
 
 
 class Store:
-    """An embedded DuckDB file (`Store(path)`), or `Store(":memory:")` for scratch work."""
+    """An embedded DuckDB file (`Store(path)`), or `Store(":memory:")` for scratch work.
 
-    def __init__(self, path: str | Path, read_only: bool = False, sandboxed: bool = False) -> None:
+    A file store holds the DuckDB file only while it runs an operation (a query, a write
+    transaction), so that other processes can read between a writer's batches; `hold=True` keeps
+    it open instead (faster for many small reads, but blocks every other process meanwhile).
+    Opening waits `wait_s` seconds (readers 5, writers 60; `NLP_PIPELINE_DB_WAIT`) while another
+    process holds the file, then raises `StoreBusyError` naming that process.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        read_only: bool = False,
+        sandboxed: bool = False,
+        *,
+        hold: bool = False,
+        wait_s: float | None = None,
+    ) -> None:
         """`read_only` opens an existing store without writing it; `sandboxed` also denies SQL
         any file access beyond the store (for user-supplied queries)."""
         self.path = str(path)
         self.read_only = read_only or sandboxed
+        self._memory = self.path == ":memory:"
+        self._hold = hold or self._memory
+        self._wait_s = wait_seconds(self.read_only, wait_s)
+        self._sandboxed = sandboxed
+        self._host: Any = host_connection()
+        self._attached = False
+        self._depth = 0
+        self._closed = False
+        if self.read_only:
+            if not self._memory and not Path(self.path).exists():
+                raise StoreError(f"no store at {self.path} (run `nlp-pipeline run` first)")
+        elif not self._memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._session() as con:
+            if not self.read_only:
+                try:
+                    migrate(con)
+                except duckdb.Error as exc:
+                    raise StoreError(f"cannot open store {self.path}: {exc}") from None
+                self._end_dead_runs(con)
+        if not self.read_only and not self._memory:
+            write_marker(self.path)
+
+    @property
+    def con(self) -> Any:
+        """The DuckDB connection, with the store file attached on demand (and given back after
+        each operation)."""
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed")
+        if not self._attached and not self._memory:
+            attach(self._host, self.path, self.read_only, self._wait_s)
+            self._attached = True
+            if self._sandboxed:
+                # No file access for user SQL; attaching again would need it, so keep the file.
+                self._hold = True
+                self._host.execute("SET enable_external_access = false")
+                self._host.execute("SET lock_configuration = true")
+        return self._host
+
+    def release(self) -> None:
+        """Let other processes at the file now (a no-op with `hold` or inside an operation)."""
+        if self._attached and not self._hold and self._depth == 0:
+            detach(self._host)
+            self._attached = False
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        con = self.con
+        self._depth += 1
         try:
-            if self.read_only:
-                if self.path != ":memory:" and not Path(self.path).exists():
-                    raise StoreError(f"no store at {self.path} (run `nlp-pipeline run` first)")
-                config: dict[str, str | bool | int | float | list[str]] = (
-                    {"enable_external_access": False} if sandboxed else {}
-                )
-                self.con = duckdb.connect(self.path, read_only=True, config=config)
-            else:
-                if self.path != ":memory:":
-                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                self.con = duckdb.connect(self.path)
-                migrate(self.con)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+            yield con
+        finally:
+            self._depth -= 1
+            self.release()
 
     def close(self) -> None:
-        self.con.close()
+        if self._closed:
+            return
+        self._host.close()  # detaches the store file too
+        self._attached = False
+        if not self.read_only and not self._memory:
+            remove_marker(self.path)
+        self._closed = True
 
     def __enter__(self) -> Store:
         return self
@@ -88,166 +159,240 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+        with self._session() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     # -- articles ------------------------------------------------------------------------------
 
     def known_article_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
-        rows = self.con.execute(
-            "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [list(ids)]
-        ).fetchall()
+        with self._session() as con:
+            rows = con.execute(
+                "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [list(ids)]
+            ).fetchall()
         return {r[0] for r in rows}
 
     def recent_signatures(self, days: int = 30) -> list[tuple[str, str, list[int]]]:
         """(article_id, cluster_id, minhash) of articles from the last `days` of the store."""
-        rows = self.con.execute(
-            f"SELECT article_id, cluster_id, minhash FROM articles a "
-            f"WHERE {_WHEN} >= (SELECT max({_WHEN}) FROM articles a) - to_days(?)",
-            [days],
-        ).fetchall()
+        with self._session() as con:
+            rows = con.execute(
+                "SELECT article_id, cluster_id, minhash FROM articles "
+                "WHERE published >= (SELECT max(published) FROM articles) - to_days(?)",
+                [days],
+            ).fetchall()
         return [(r[0], r[1], list(r[2] or [])) for r in rows]
 
-    def add_article(self, article: Article) -> bool:
-        """Insert one article in its own transaction; False if it was already stored."""
+    def add_article(self, article: Article, seen_at: datetime | None = None) -> bool:
+        """Insert one article in its own transaction; False if it was already stored.
+        `published` is stored in UTC; without one, the fetch time stands in and
+        `published_fallback` says so. `first_seen_at` is `seen_at` (for imports of articles
+        seen earlier), else now."""
         with self.transaction() as con:
-            exists = con.execute(
-                "SELECT 1 FROM articles WHERE article_id = ?", [article.article_id]
-            ).fetchone()
-            if exists:
-                return False
-            con.execute(_INSERT_ARTICLE, _article_row(article))
-        return True
+            return self._insert_articles(con, [article], seen_at) == 1
 
-    def add_articles(self, articles: Sequence[Article]) -> int:
+    def add_articles(self, articles: Sequence[Article], seen_at: datetime | None = None) -> int:
         """Insert a batch of articles in one transaction (bulk ingest); articles already stored
         are skipped. Returns how many were inserted."""
-        ids = [a.article_id for a in articles]
         with self.transaction() as con:
-            stored = {
-                r[0]
-                for r in con.execute(
-                    "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [ids]
-                ).fetchall()
-            }
-            rows = []
-            for article in articles:
-                if article.article_id not in stored:
-                    stored.add(article.article_id)
-                    rows.append(_article_row(article))
-            if rows:
-                # One set-based INSERT from a frame: executemany runs row by row, far slower.
-                frame = pd.DataFrame(rows, columns=_ARTICLE_COLUMNS.split(", "))
-                con.register("_article_batch", frame)
-                try:
-                    con.execute(
-                        f"INSERT INTO articles ({_ARTICLE_COLUMNS}) "
-                        f"SELECT {_ARTICLE_COLUMNS} FROM _article_batch"
-                    )
-                finally:
-                    con.unregister("_article_batch")
+            return self._insert_articles(con, articles, seen_at)
+
+    def _insert_articles(
+        self, con: Any, articles: Sequence[Article], seen_at: datetime | None
+    ) -> int:
+        ids = [a.article_id for a in articles]
+        stored = {
+            r[0]
+            for r in con.execute(
+                "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [ids]
+            ).fetchall()
+        }
+        first_seen = _utc(seen_at) if seen_at else datetime.now(UTC)
+        rows: list[list[Any]] = []
+        story: dict[str, datetime] = {}  # cluster -> earliest copy, the store's and this batch's
+        for article in articles:
+            if article.article_id in stored:
+                continue
+            stored.add(article.article_id)
+            published, fallback = _published_utc(article)
+            cluster = article.cluster_id or article.article_id
+            story_at = self._story_at(con, cluster, published)
+            story[cluster] = min(story_at, story.get(cluster, story_at))
+            rows.append(
+                [
+                    article.article_id,
+                    article.feed_id,
+                    article.url,
+                    article.title,
+                    article.text,
+                    article.summary,
+                    article.author,
+                    published,
+                    _utc(article.fetched_at),
+                    article.content_hash,
+                    cluster,
+                    article.minhash,
+                    first_seen,
+                    fallback,
+                    story_at,
+                    list(article.publisher_tickers),
+                ]
+            )
+        if not rows:
+            return 0
+        for row in rows:
+            row[_STORY_AT] = story[row[_CLUSTER]]
+        # One set-based INSERT from a frame: executemany runs row by row, far slower.
+        frame = pd.DataFrame(rows, columns=list(_ARTICLE_COLUMNS))
+        columns = ", ".join(_ARTICLE_COLUMNS)
+        con.register("_article_batch", frame)
+        try:
+            con.execute(f"INSERT INTO articles ({columns}) SELECT {columns} FROM _article_batch")
+        finally:
+            con.unregister("_article_batch")
         return len(rows)
+
+    @staticmethod
+    def _story_at(con: Any, cluster: str, published: datetime) -> datetime:
+        """When the story of a new copy happened: its earliest copy. A copy dated before the
+        story's other copies moves the whole story (rare: a late backfill of another feed)."""
+        row = con.execute(
+            "SELECT min(story_at) FROM articles WHERE article_id = ?", [cluster]
+        ).fetchall()
+        current: datetime | None = row[0][0] if row else None
+        if current is None or current <= published:
+            return current or published
+        for table in ("articles", "article_entities", "entity_themes"):
+            con.execute(
+                f"UPDATE {table} SET story_at = ? WHERE cluster_id = ?", [published, cluster]
+            ).fetchall()
+        return published
 
     def articles_to_analyze(
         self, version_key: str, reanalyze: bool = False
     ) -> list[tuple[str, str]]:
-        """(article_id, document) for articles without an analysis by these model versions."""
+        """(article_id, document) for articles whose current analysis is missing or by other
+        model versions (every article with `reanalyze`)."""
         condition = "" if reanalyze else "WHERE n.model_versions IS DISTINCT FROM ?"
         params = [] if reanalyze else [version_key]
-        rows = self.con.execute(
-            f"SELECT a.article_id, a.title, a.text FROM articles a "
-            f"LEFT JOIN analyses n USING (article_id) {condition} ORDER BY {_WHEN}, a.article_id",
-            params,
-        ).fetchall()
+        with self._session() as con:
+            rows = con.execute(
+                f"SELECT a.article_id, a.title, a.text FROM articles a "
+                f"LEFT JOIN analyses n ON n.article_id = a.article_id "
+                f"AND n.superseded_at IS NULL {condition} "
+                f"ORDER BY a.published, a.article_id",
+                params,
+            ).fetchall()
         return [(r[0], analysis_document(r[1], r[2])) for r in rows]
 
     def save_analysis(
         self, article_id: str, result: AnalysisResult, version_key: str, run_id: str | None
     ) -> None:
-        """Replace an article's analysis with this one, all rows in one transaction."""
-        s = result.sentiment
+        """Store one article's analysis (see `save_analyses`)."""
+        self.save_analyses([(article_id, result)], version_key, run_id)
+
+    def save_analyses(
+        self,
+        items: Sequence[tuple[str, AnalysisResult]],
+        version_key: str,
+        run_id: str | None,
+        analyzed_at: datetime | None = None,
+    ) -> None:
+        """Store a batch of analyses in one transaction, through Arrow tables.
+
+        An article's earlier analyses by other model versions are kept and marked superseded
+        (so answers `as of` an earlier time still see them); one by the same versions is
+        replaced."""
+        if not items:
+            return
+        now = _utc(analyzed_at) if analyzed_at else datetime.now(UTC)
+        ids = [article_id for article_id, _ in items]
+        id_table = pa.table({"article_id": pa.array(ids, pa.string())})
         with self.transaction() as con:
-            for table in ("analyses", "sentences", "article_entities", "article_themes"):
-                con.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
-            con.execute(
-                "INSERT INTO analyses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    article_id,
-                    version_key,
-                    run_id,
-                    datetime.now(UTC),
-                    s.label,
-                    s.score,
-                    s.positive,
-                    s.neutral,
-                    s.negative,
-                    len(result.sentences),
-                ],
-            )
-            if result.sentences:
-                con.executemany(
-                    "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        [
-                            article_id,
-                            x.index,
-                            x.start,
-                            x.end,
-                            x.text,
-                            x.sentiment.label,
-                            x.sentiment.score,
-                            x.sentiment.positive,
-                            x.sentiment.neutral,
-                            x.sentiment.negative,
-                            x.themes,
-                            version_key,
-                        ]
-                        for x in result.sentences
-                    ],
-                )
-            if result.entities:
-                con.executemany(
-                    "INSERT INTO article_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        [
-                            article_id,
-                            e.type,
-                            e.id,
-                            e.name or None,
-                            e.exchange,
-                            e.mentions,
-                            e.relevance,
-                            e.sentiment,
-                            [list(span) for span in e.spans],
-                            version_key,
-                        ]
-                        for e in result.entities
-                    ],
-                )
-            if result.themes:
-                con.executemany(
-                    "INSERT INTO article_themes VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        [article_id, t.id, t.score, t.sentiment, t.evidence, version_key]
-                        for t in result.themes
-                    ],
-                )
+            con.register("_batch_ids", id_table)
+            try:
+                meta = {
+                    r[0]: (r[1], r[2], r[3], r[4])
+                    for r in con.execute(
+                        "SELECT article_id, cluster_id, published, first_seen_at, story_at "
+                        "FROM articles "
+                        "WHERE article_id IN (SELECT article_id FROM _batch_ids)"
+                    ).fetchall()
+                }
+                missing = [i for i in ids if i not in meta]
+                if missing:
+                    raise StoreError(f"cannot store analyses of unknown articles: {missing[:5]}")
+                # fetchall, not fetchone: DuckDB 2 will not unregister under an unfinished result
+                analyzed_before = con.execute(
+                    "SELECT count(*) FROM analyses "
+                    "WHERE article_id IN (SELECT article_id FROM _batch_ids)"
+                ).fetchall()[0][0]
+                if analyzed_before:
+                    for table in ANALYSIS_TABLES:
+                        con.execute(
+                            f"DELETE FROM {table} WHERE model_versions = ? "
+                            f"AND article_id IN (SELECT article_id FROM _batch_ids)",
+                            [version_key],
+                        ).fetchall()
+                    for table in ("analyses", "article_entities", "entity_themes"):
+                        con.execute(
+                            f"UPDATE {table} SET superseded_at = ? WHERE superseded_at IS NULL "
+                            f"AND article_id IN (SELECT article_id FROM _batch_ids)",
+                            [now],
+                        ).fetchall()
+            finally:
+                with suppress(duckdb.Error):
+                    con.unregister("_batch_ids")
+            try:
+                tables = analysis_tables(items, meta, version_key, run_id, now)
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                raise StoreError(
+                    f"analyses of {ids[0]}{' and others' if len(ids) > 1 else ''} cannot be "
+                    f"stored: {exc}"
+                ) from None
+            for name, table in tables.items():
+                if table.num_rows == 0:
+                    continue
+                con.register("_batch", table)
+                try:
+                    con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _batch").fetchall()
+                finally:
+                    with suppress(duckdb.Error):  # keep the insert's own error
+                        con.unregister("_batch")
+
+    def optimize(self) -> None:
+        """Rewrite the fact tables ordered by entity and story date, so that an entity's
+        rows sit in few row groups and `trends` skips the rest (DuckDB keeps min/max per row
+        group). Worth running now and then on a large store; later writes append unordered."""
+        orders = {
+            "article_entities": "entity_type, entity_id, story_at",
+            "entity_themes": "entity_type, entity_id, theme_id, story_at",
+        }
+        with self.transaction() as con:
+            for table, order in orders.items():
+                con.execute(f"CREATE TEMP TABLE _sorted AS SELECT * FROM {table} ORDER BY {order}")
+                con.execute(f"DELETE FROM {table}").fetchall()
+                con.execute(f"INSERT INTO {table} SELECT * FROM _sorted").fetchall()
+                con.execute("DROP TABLE _sorted")
+        with self._session() as con:
+            con.execute("CHECKPOINT")
 
     # -- feeds and runs ------------------------------------------------------------------------
 
     def feed_state(self, feed_id: str) -> dict[str, Any] | None:
-        cursor = self.con.execute("SELECT * FROM feed_state WHERE feed_id = ?", [feed_id])
-        row = cursor.fetchone()
+        with self._session() as con:
+            cursor = con.execute("SELECT * FROM feed_state WHERE feed_id = ?", [feed_id])
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
         if row is None:
             return None
-        return dict(zip([d[0] for d in cursor.description], row, strict=True))
+        return dict(zip(names, row, strict=True))
 
     def update_feed_state(
         self,
@@ -287,9 +432,17 @@ class Store:
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         with self.transaction() as con:
             con.execute(
-                "INSERT INTO runs (run_id, command, started_at, status, feeds, model_versions) "
-                "VALUES (?, ?, ?, 'running', ?, ?)",
-                [run_id, command, datetime.now(UTC), list(feeds), model_versions],
+                "INSERT INTO runs (run_id, command, started_at, status, feeds, model_versions, "
+                "pid, host) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                [
+                    run_id,
+                    command,
+                    datetime.now(UTC),
+                    list(feeds),
+                    model_versions,
+                    os.getpid(),
+                    socket.gethostname(),
+                ],
             )
         return run_id
 
@@ -321,37 +474,170 @@ class Store:
             )
         return status
 
+    def end_run(self, run_id: str, status: str) -> None:
+        """End a run that did not finish (`interrupted` or `failed`); what it committed stays."""
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ? "
+                "AND status = 'running'",
+                [datetime.now(UTC), status, run_id],
+            )
+
+    def _end_dead_runs(self, con: Any) -> None:
+        """Runs still `running` whose process on this host is gone were killed: `interrupted`."""
+        host = socket.gethostname()
+        rows = con.execute(
+            "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", [host]
+        ).fetchall()
+        dead = [run_id for run_id, pid in rows if pid is None or not process_alive(int(pid))]
+        if dead:
+            con.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = ? "
+                "WHERE list_contains(?, run_id)",
+                [datetime.now(UTC), dead],
+            )
+
     # -- queries -------------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         try:
-            return self.con.execute(sql, params or []).df()
+            with self._session() as con:
+                frame: pd.DataFrame = con.execute(sql, params or []).df()
+                return frame
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {exc}") from None
+
+    def _answer(self, fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.DataFrame:
+        try:
+            with self._session() as con:
+                return fn(con, *args, **kwargs)
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from None
 
     def counts(self) -> dict[str, int]:
-        tables = ("articles", "analyses", "sentences", "article_entities", "article_themes")
-        return {t: int(self._scalar(f"SELECT count(*) FROM {t}")) for t in tables}
+        """Rows per table; for analysis tables, the rows of current analyses."""
+        with self._session() as con:
+            result = {}
+            for table in ("articles", *ANALYSIS_TABLES):
+                if table in ("articles", "analyses", "article_entities", "entity_themes"):
+                    where = "" if table == "articles" else " WHERE superseded_at IS NULL"
+                    sql = f"SELECT count(*) FROM {table}{where}"
+                else:
+                    sql = (
+                        f"SELECT count(*) FROM {table} JOIN analyses n "
+                        f"USING (article_id, model_versions) WHERE n.superseded_at IS NULL"
+                    )
+                row = con.execute(sql).fetchone()
+                result[table] = int(row[0]) if row else 0
+            return result
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.con.execute(sql, list(params)).fetchone()
+        with self._session() as con:
+            row = con.execute(sql, list(params)).fetchone()
         return row[0] if row else None
 
     def latest_date(self) -> datetime | None:
-        latest: datetime | None = self._scalar(f"SELECT max({_WHEN}) FROM articles a")
+        latest: datetime | None = self._scalar("SELECT max(published) FROM articles")
         return latest
+
+    def trends(
+        self,
+        entity: str | None = None,
+        theme: str | None = None,
+        freq: str = "W",
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        by: str = "theme",
+        scope: str = "sentence",
+        as_of: datetime | str | None = None,
+        min_relevance: float = 0.0,
+        window: int = 8,
+    ) -> pd.DataFrame:
+        """Themes around an entity (or entities around a theme) per period; see
+        `nlp_pipeline.store.queries.trends`."""
+        return self._answer(
+            queries.trends,
+            entity=entity,
+            theme=theme,
+            freq=freq,
+            start=start,
+            end=end,
+            by=by,
+            scope=scope,
+            as_of=as_of,
+            min_relevance=min_relevance,
+            window=window,
+        )
+
+    def top(
+        self,
+        kind: str = "themes",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        as_of: datetime | str | None = None,
+        limit: int = 20,
+        min_stories: int = 3,
+    ) -> pd.DataFrame:
+        """What is rising, by momentum; see `nlp_pipeline.store.queries.top`."""
+        return self._answer(
+            queries.top,
+            kind=kind,
+            since=since,
+            until=until,
+            as_of=as_of,
+            limit=limit,
+            min_stories=min_stories,
+        )
+
+    def comentions(
+        self,
+        entity: str,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        as_of: datetime | str | None = None,
+        scope: str = "sentence",
+        limit: int = 30,
+    ) -> pd.DataFrame:
+        """Entities and themes that go with an entity; see `queries.comentions`."""
+        return self._answer(
+            queries.comentions,
+            entity=entity,
+            since=since,
+            until=until,
+            as_of=as_of,
+            scope=scope,
+            limit=limit,
+        )
+
+    def articles(self, limit: int | None = 100, **filters: Any) -> pd.DataFrame:
+        """Matching articles with tags and evidence sentences; filters are the fields of
+        `queries.ArticleFilter` (entity, theme, entity_type, since, until, feeds,
+        min_relevance, scope, as_of)."""
+        try:
+            chosen = queries.ArticleFilter(**filters)
+        except TypeError as exc:
+            raise StoreError(f"bad article filter: {exc}") from None
+        return self._answer(queries.articles, chosen, limit=limit)
 
     def top_entities(
         self, types: Sequence[str], start: datetime, end: datetime, limit: int = 10
     ) -> pd.DataFrame:
-        """Most-mentioned entities of the given types in [start, end): stories, mean tone."""
+        """Most-mentioned entities of the given types in [start, end): stories (dated by their
+        first copy), tone averaged per story."""
         return self.query(
-            f"""SELECT e.entity_type AS type, e.entity_id AS id, any_value(e.name) AS name,
-                       count(DISTINCT a.cluster_id) AS stories,
-                       round(avg(e.sentiment), 3) AS sentiment
-                FROM article_entities e JOIN articles a USING (article_id)
-                WHERE list_contains(?, e.entity_type) AND {_WHEN} >= ? AND {_WHEN} < ?
-                GROUP BY ALL ORDER BY stories DESC, id LIMIT ?""",
+            """WITH per_story AS (
+                  SELECT e.entity_type AS type, e.entity_id AS id, any_value(e.name) AS name,
+                         e.cluster_id, avg(e.sentiment) AS tone
+                  FROM article_entities e
+                  WHERE e.superseded_at IS NULL AND list_contains(?, e.entity_type)
+                  GROUP BY e.entity_type, e.entity_id, e.cluster_id),
+                story AS (SELECT cluster_id, min(published) AS story_at FROM articles
+                          WHERE cluster_id IN (SELECT cluster_id FROM per_story) GROUP BY 1)
+               SELECT type, id, any_value(name) AS name, count(*) AS stories,
+                      round(avg(tone), 3) AS sentiment
+               FROM per_story JOIN story USING (cluster_id)
+               WHERE story_at >= ? AND story_at < ?
+               GROUP BY type, id ORDER BY stories DESC, id LIMIT ?""",
             [list(types), start, end, limit],
         )
 
@@ -359,15 +645,21 @@ class Store:
         """Themes by stories in the window ending at `end` vs the window before it."""
         start, previous = end - timedelta(days=days), end - timedelta(days=2 * days)
         return self.query(
-            f"""WITH t AS (
-                  SELECT th.theme_id, a.cluster_id, th.sentiment, {_WHEN} >= ? AS current
-                  FROM article_themes th JOIN articles a USING (article_id)
-                  WHERE {_WHEN} >= ? AND {_WHEN} <= ?)
+            """WITH per_story AS (
+                  SELECT t.theme_id, a.cluster_id, avg(t.sentiment) AS tone
+                  FROM article_themes t JOIN analyses n USING (article_id, model_versions)
+                  JOIN articles a USING (article_id)
+                  WHERE n.superseded_at IS NULL GROUP BY ALL),
+                story AS (SELECT cluster_id, min(published) AS story_at FROM articles
+                          GROUP BY cluster_id),
+                t AS (SELECT p.*, s.story_at >= ? AS current FROM per_story p
+                      JOIN story s USING (cluster_id)
+                      WHERE s.story_at >= ? AND s.story_at < ?)
                 SELECT theme_id AS theme,
-                       count(DISTINCT cluster_id) FILTER (WHERE current) AS stories,
-                       count(DISTINCT cluster_id) FILTER (WHERE NOT current) AS previous,
+                       count(*) FILTER (WHERE current) AS stories,
+                       count(*) FILTER (WHERE NOT current) AS previous,
                        stories - previous AS change,
-                       round(avg(sentiment) FILTER (WHERE current), 3) AS sentiment
+                       round(avg(tone) FILTER (WHERE current), 3) AS sentiment
                 FROM t GROUP BY theme_id HAVING stories > 0 OR previous > 0
                 ORDER BY stories DESC, change DESC, theme LIMIT ?""",
             [start, previous, end, limit],
@@ -376,33 +668,8 @@ class Store:
     def theme_trends(
         self, entity_id: str, theme: str | None = None, freq: str = "W"
     ) -> pd.DataFrame:
-        """Per period and theme: stories mentioning the entity with that theme, their share of
-        all the entity's stories that period, and the mean tone of the theme's sentences."""
-        unit = FREQUENCIES.get(freq.upper())
-        if unit is None:
-            raise StoreError(f"unknown frequency {freq!r}; use one of {', '.join(FREQUENCIES)}")
-        theme_filter = "AND th.theme_id = ?" if theme else ""
-        params: list[Any] = [entity_id.upper()]
-        if theme:
-            params.append(theme)
-        return self.query(
-            f"""WITH mentioned AS (
-                  SELECT DISTINCT a.article_id, a.cluster_id,
-                         date_trunc('{unit}', {_WHEN})::DATE AS period
-                  FROM article_entities e JOIN articles a USING (article_id)
-                  WHERE upper(e.entity_id) = ?),
-                totals AS (SELECT period, count(DISTINCT cluster_id) AS all_stories
-                           FROM mentioned GROUP BY period)
-                SELECT m.period, th.theme_id AS theme,
-                       count(DISTINCT m.cluster_id) AS stories,
-                       round(count(DISTINCT m.cluster_id) / any_value(t.all_stories), 3) AS share,
-                       round(avg(th.sentiment), 3) AS sentiment
-                FROM mentioned m JOIN article_themes th USING (article_id)
-                JOIN totals t USING (period)
-                WHERE true {theme_filter}
-                GROUP BY m.period, th.theme_id ORDER BY m.period, stories DESC, theme""",
-            params,
-        )
+        """Per period and theme around an entity (the foundation's call; see `trends`)."""
+        return self.trends(entity=entity_id, theme=theme, freq=freq)
 
     def feed_status(self) -> pd.DataFrame:
         return self.query(
@@ -412,50 +679,19 @@ class Store:
                FROM feed_state f ORDER BY f.feed_id"""
         )
 
-    def export(self, fmt: str, out: Path) -> int:
-        """Write one tagged row per article; returns the number of rows."""
-        if fmt not in EXPORT_FORMATS:
-            raise StoreError(f"unknown export format {fmt!r}; use {', '.join(EXPORT_FORMATS)}")
-        nested = fmt != "csv"  # CSV gets flat ';'-joined columns instead of lists of structs
-        entities = (
-            "list({'type': e.entity_type, 'id': e.entity_id, 'relevance': e.relevance, "
-            "'sentiment': e.sentiment} ORDER BY e.relevance DESC)"
-            if nested
-            else "string_agg(e.entity_type || ':' || e.entity_id, ';' ORDER BY e.relevance DESC)"
-        )
-        themes = (
-            "list({'id': t.theme_id, 'score': t.score, 'sentiment': t.sentiment} "
-            "ORDER BY t.score DESC)"
-            if nested
-            else "string_agg(t.theme_id, ';' ORDER BY t.score DESC)"
-        )
-        tickers = (
-            "list(e.entity_id ORDER BY e.relevance DESC) FILTER (WHERE e.entity_type = 'TICKER')"
-            if nested
-            else "string_agg(e.entity_id, ';' ORDER BY e.relevance DESC) "
-            "FILTER (WHERE e.entity_type = 'TICKER')"
-        )
-        sql = f"""
-            WITH ent AS (SELECT article_id, {entities} AS entities, {tickers} AS tickers
-                         FROM article_entities e GROUP BY article_id),
-                 th AS (SELECT article_id, {themes} AS themes
-                        FROM article_themes t GROUP BY article_id)
-            SELECT a.article_id, a.feed_id, a.url, a.title, a.published, a.cluster_id,
-                   a.cluster_id <> a.article_id AS near_duplicate,
-                   n.sentiment_label, n.sentiment_score, ent.tickers, ent.entities, th.themes,
-                   n.model_versions, a.text
-            FROM articles a LEFT JOIN analyses n USING (article_id)
-            LEFT JOIN ent USING (article_id) LEFT JOIN th USING (article_id)
-            ORDER BY {_WHEN}, a.article_id"""
-        options = {
-            "parquet": "FORMAT parquet",
-            "csv": "FORMAT csv, HEADER true",
-            "jsonl": "FORMAT json",
-        }[fmt]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        target = str(out).replace("'", "''")
-        try:
-            self.con.execute(f"COPY ({sql}) TO '{target}' ({options})")
-        except duckdb.Error as exc:
-            raise StoreError(f"export to {out} failed: {exc}") from None
-        return int(self._scalar("SELECT count(*) FROM articles"))
+    def export(self, fmt: str, out: Path, **options: Any) -> int:
+        """Write the tagged article dataset; see `nlp_pipeline.export.export`."""
+        from nlp_pipeline.export import export
+
+        return export(self, out, fmt, **options).articles
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _published_utc(article: Article) -> tuple[datetime, bool]:
+    """The stored publication time (UTC) and whether it fell back to the fetch time."""
+    if article.published is None:
+        return _utc(article.fetched_at), True
+    return _utc(article.published), bool(article.published_fallback)

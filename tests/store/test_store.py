@@ -11,6 +11,7 @@ from nlp_pipeline.ingest.dedup import article_id, content_hash, minhash
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.records import Article
 from nlp_pipeline.store import Store, analysis_document
+from nlp_pipeline.store.connection import StoreBusyError
 from nlp_pipeline.store.schema import LATEST_VERSION, MIGRATIONS
 
 
@@ -33,7 +34,7 @@ def test_schema_is_versioned_and_migrations_are_idempotent(tmp_path: Path) -> No
     Store(path).close()
     Store(path).close()  # second open applies nothing
     con = duckdb.connect(str(path))
-    versions = con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    versions = con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
     assert versions == [(number,) for number, _ in MIGRATIONS]
     assert versions[-1] == (LATEST_VERSION,)
 
@@ -87,8 +88,9 @@ def test_failed_transaction_leaves_nothing_half_written(tmp_path: Path, analyzer
         article = make_article("https://x.test/a", "T", text)
         store.add_article(article)
         result = analyzer.analyze(text)
-        result.themes[0].evidence = "not a list"  # type: ignore[assignment]  # breaks the last insert
-        with pytest.raises(duckdb.Error):
+        # A NULL sentence text breaks the second insert, after the analyses row went in.
+        result.sentences[-1].text = None  # type: ignore[assignment]
+        with pytest.raises(duckdb.ConstraintException):
             store.save_analysis(article.article_id, result, analyzer.version_key, None)
         counts = store.counts()
         assert counts["analyses"] == counts["sentences"] == counts["article_entities"] == 0
@@ -128,8 +130,10 @@ def test_store_locked_by_another_writer_gives_clear_error(tmp_path: Path) -> Non
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-        with pytest.raises(StoreError, match="cannot open store"):
-            Store(path)
+        with pytest.raises(
+            StoreBusyError, match=rf"busy: held by pid {holder.pid}\b.*waited 0.3 s"
+        ):
+            Store(path, wait_s=0.3)
     finally:
         holder.kill()
         holder.wait()
