@@ -430,14 +430,15 @@ def feed_status(config: Config, store: Store | None) -> pd.DataFrame:
     rows = []
     state: dict[str, tuple[Any, ...]] = {}
     if store is not None:
-        for row in store.con.execute(
+        frame = store.query(
             """SELECT f.feed_id, f.last_polled_at, f.last_success_at, f.consecutive_failures,
                       f.last_error,
                       (SELECT count(*) FROM articles a WHERE a.feed_id = f.feed_id),
                       (SELECT count(*) FROM ingest_errors e WHERE e.feed_id = f.feed_id)
                FROM feed_state f"""
-        ).fetchall():
-            state[row[0]] = row[1:]
+        )
+        for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False):
+            state[row[0]] = tuple(row[1:])
     for feed in config.feeds:
         polled, success, failures, error, articles, errors = state.get(
             feed.id, (None, None, 0, None, 0, 0)

@@ -21,20 +21,20 @@ ALIAS_SOURCES = ("learned", "user")
 
 def active_aliases(store: Store, entity_type: str = "TICKER") -> list[tuple[str, str]]:
     """(alias, entity id) pairs to link, learned and user-added, not removed."""
-    rows = store.con.execute(
+    frame = store.query(
         "SELECT alias, entity_id FROM entity_aliases WHERE entity_type = ? AND NOT disabled "
         "ORDER BY alias, entity_id",
         [entity_type],
-    ).fetchall()
-    return [(str(a), str(i)) for a, i in rows]
+    )
+    return [(str(a), str(i)) for a, i in frame.itertuples(index=False)]
 
 
 def list_aliases(store: Store, include_removed: bool = False) -> pd.DataFrame:
     where = "" if include_removed else "WHERE NOT disabled"
-    return store.con.execute(
+    return store.query(
         "SELECT alias, entity_type, entity_id, source, seen, first_seen, last_seen, disabled "
         f"FROM entity_aliases {where} ORDER BY entity_id, alias"
-    ).df()
+    )
 
 
 def record_aliases(
