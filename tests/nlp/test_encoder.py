@@ -31,12 +31,13 @@ def test_outputs_logits_and_unit_embeddings(encoder: SentenceEncoder) -> None:
 def test_batching_and_padding_do_not_change_results(encoder: SentenceEncoder) -> None:
     short, long = "Shares fell.", " ".join(["Revenue grew strongly in every region"] * 8) + "."
     fresh = SentenceEncoder(MODEL_DIR, threads=1, batch_size=1)
-    alone = fresh.encode([short]).logits[0]
-    together = encoder.encode([long, short, long]).logits[1]
-    # int8 dynamic quantization scales activations per batch, so padding moves logits a
-    # little; a masking bug would move them by whole units.
-    assert together == pytest.approx(alone, abs=0.05)
-    assert together.argmax() == alone.argmax()
+    alone = fresh.encode([short])
+    together = encoder.encode([long, short, long])
+    # int8 dynamic quantization scales activations per batch, so padding moves logits by a few
+    # hundredths; a masking bug (padding attended to) moves them by whole units.
+    assert together.logits[1] == pytest.approx(alone.logits[0], abs=0.15)
+    assert float(together.embeddings[1] @ alone.embeddings[0]) > 0.99
+    assert together.logits[1].argmax() == alone.logits[0].argmax()
 
 
 def test_repeated_sentences_are_encoded_once(encoder: SentenceEncoder) -> None:
