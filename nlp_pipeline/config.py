@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
-
+from nlp_pipeline import resources
 from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.yamlfile import parse_yaml
 
 FeedKind = Literal["rss", "atom", "sitemap", "page"]
 FEED_KINDS: tuple[str, ...] = ("rss", "atom", "sitemap", "page")
 DEFAULT_DB_NAME = "nlp_pipeline.duckdb"
 DB_ENV_VAR = "NLP_PIPELINE_DB"
-CONFIG_ENV_VAR = "NLP_PIPELINE_FEEDS"
+CONFIG_ENV_VAR = resources.FEEDS_ENV_VAR
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _DURATION_RE = re.compile(r"^(\d+)\s*([smhd])$")
@@ -194,10 +194,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"feeds file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read feeds file {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    data = parse_yaml(text, path)
     if not isinstance(data, dict) or not isinstance(data.get("feeds"), list):
         raise ConfigError(f"{path}: expected a top-level 'feeds:' list")
     unknown = set(data) - {"feeds", "settings"}
@@ -215,8 +212,8 @@ def load_config(path: str | Path) -> Config:
 
 
 def default_config_path() -> Path:
-    """$NLP_PIPELINE_FEEDS, else ./feeds.yaml."""
-    return Path(os.environ.get(CONFIG_ENV_VAR) or "feeds.yaml")
+    """./feeds.yaml, else $NLP_PIPELINE_FEEDS, else the package's starter feeds file."""
+    return resources.feeds_file()
 
 
 def default_db_path() -> Path:

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from nlp_pipeline.errors import StoreError
+from nlp_pipeline.formatting import round_score
 from nlp_pipeline.records import AnalysisResult, Article, FeedReport
 from nlp_pipeline.store.schema import migrate
 
@@ -146,7 +147,7 @@ class Store:
                     run_id,
                     datetime.now(UTC),
                     s.label,
-                    s.score,
+                    round_score(s.score),
                     s.positive,
                     s.neutral,
                     s.negative,
@@ -164,7 +165,7 @@ class Store:
                             x.end,
                             x.text,
                             x.sentiment.label,
-                            x.sentiment.score,
+                            round_score(x.sentiment.score),
                             x.sentiment.positive,
                             x.sentiment.neutral,
                             x.sentiment.negative,
