@@ -208,8 +208,7 @@ def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
     if "truncated" in output:
         note = output["truncated"]
         print(
-            f"nlp-pipeline tag: warning: analyzed the first {note['analyzed_chars']:,} of "
-            f"{note['chars']:,} characters ({note['reason']})",
+            f"nlp-pipeline tag: warning: {note['chars']:,} characters; {note['reason']}",
             file=sys.stderr,
         )
     print(json.dumps(output, ensure_ascii=False, indent=indent), file=out)
