@@ -260,12 +260,12 @@ def test_tag_long_input_says_what_was_cut(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "long.txt"
-    path.write_text("Shares were steady today.\n" * 8000)  # 208,000 characters
+    path.write_text("Shares were steady " * 10_000 + "today.\n" * 4000)  # 218,000 characters
     assert main(["tag", str(path), "--compact"]) == 0
     captured = capsys.readouterr()
     note = json.loads(captured.out)["truncated"]
-    assert note["chars"] == 208_000 and note["analyzed_chars"] == 200_000
-    assert "208,000 characters; only the first 200,000" in captured.err
+    assert note["chars"] == 218_000 and note["analyzed_chars"] == 200_000
+    assert "218,000 characters; only the first 200,000" in captured.err
 
 
 def test_tag_jsonl_every_bad_line_is_named_and_the_batch_goes_on(
