@@ -662,7 +662,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from nlp_pipeline.suggest import did_you_mean
+
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action._name_parser_map
+    ]
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        parser.error(f"unknown command {argv[0]!r}{did_you_mean(argv[0], commands)}")
+    args = parser.parse_args(argv)
     try:
         code: int = args.func(args, out or sys.stdout)
         return code

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from nlp_pipeline import resources
 from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.suggest import did_you_mean
 from nlp_pipeline.yamlfile import parse_yaml
 
 FeedKind = Literal["rss", "atom", "sitemap", "page"]
@@ -75,9 +76,12 @@ class Config:
         for feed in self.feeds:
             if feed.id == feed_id:
                 return feed
-        known = ", ".join(f.id for f in self.feeds) or "none"
+        ids = [f.id for f in self.feeds]
         where = f" in {self.path}" if self.path else ""
-        raise ConfigError(f"unknown feed id {feed_id!r}{where} (known: {known})")
+        hint = did_you_mean(feed_id, ids)
+        raise ConfigError(
+            f"unknown feed id {feed_id!r}{where}{hint}; known: {', '.join(ids) or 'none'}"
+        )
 
     def select(self, feed_ids: list[str] | None) -> list[FeedConfig]:
         """The feeds named, or every enabled feed when none are named."""

@@ -163,6 +163,16 @@ def test_ingest_and_run_exit_1_when_feeds_fail(
     assert main(["run", "--config", str(feeds), "--db", db, "-q"]) == 1
     assert main(["ingest", "--config", str(feeds), "--db", db, "--feeds", "nope", "-q"]) == 2
     assert "unknown feed id 'nope'" in capsys.readouterr().err
+    assert main(["ingest", "--config", CONFIG, "--db", db, "--feeds", "fed-pres", "-q"]) == 2
+    assert "unknown feed id 'fed-pres' in" in (err := capsys.readouterr().err)
+    assert "(did you mean 'fed-press'" in err and "; known: demo, cnbc-markets" in err
+
+
+def test_unknown_command_suggests_the_close_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["trend", "--ticker", "FIX"])
+    assert exited.value.code == 2
+    assert "unknown command 'trend' (did you mean 'trends'?)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
