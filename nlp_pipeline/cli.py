@@ -362,25 +362,25 @@ def cmd_query(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
+    config = _config(args)
+    if args.action == "list":  # without pandas: answers at once
+        from nlp_pipeline.formatting import text_table
+
+        rows = [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "every": f"{f.poll_interval_s // 60}m",
+                "full_text": f.full_text,
+                "enabled": f.enabled,
+                "url": f.url,
+            }
+            for f in config.feeds
+        ]
+        print(text_table(rows, "no feeds configured"), file=out)
+        return EXIT_OK
     import pandas as pd
 
-    config = _config(args)
-    if args.action == "list":
-        frame = pd.DataFrame(
-            [
-                {
-                    "id": f.id,
-                    "kind": f.kind,
-                    "every": f"{f.poll_interval_s // 60}m",
-                    "full_text": f.full_text,
-                    "enabled": f.enabled,
-                    "url": f.url,
-                }
-                for f in config.feeds
-            ]
-        )
-        _table(frame, out)
-        return EXIT_OK
     from nlp_pipeline.store import Store
 
     columns = ["feed_id", "last_polled_at", "last_success_at", "failures", "last_error"]

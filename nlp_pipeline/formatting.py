@@ -42,3 +42,36 @@ def round_nested(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [round_nested(item) for item in value]
     return value
+
+
+def text_table(rows: list[dict[str, Any]], empty: str = "(nothing yet)") -> str:
+    """Rows as an aligned plain-text table (numbers right-aligned, text left-aligned, `-` for
+    empty cells), indented two spaces; for commands that must answer without importing pandas."""
+    if not rows:
+        return f"  {empty}"
+    columns = list(rows[0])
+
+    def cell(value: Any) -> str:
+        if value is None or value == "":
+            return "-"
+        if isinstance(value, float):
+            return str(round_score(value))
+        return str(value)
+
+    cells = [[cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(column), *(len(r[i]) for r in cells)) for i, column in enumerate(columns)]
+    numeric = [
+        all(
+            isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool) for row in rows
+        )
+        for c in columns
+    ]
+
+    def line(values: list[str]) -> str:
+        parts = [
+            v.rjust(w) if right else v.ljust(w)
+            for v, w, right in zip(values, widths, numeric, strict=True)
+        ]
+        return ("  " + "  ".join(parts)).rstrip()
+
+    return "\n".join([line(columns), *(line(r) for r in cells)])

@@ -59,6 +59,7 @@ def test_light_commands_never_load_spacy_or_models(demo_db: Path) -> None:
         loaded = _modules_loaded_by(argv)
         assert "spacy" not in loaded and "nlp_pipeline.nlp.analyzer" not in loaded, argv
         assert "nlp_pipeline.nlp.entities" not in loaded, argv
+    assert "pandas" not in _modules_loaded_by(["feeds", "list", "--config", CONFIG])
 
 
 @pytest.mark.parametrize("command", COMMANDS)

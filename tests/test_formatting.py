@@ -4,7 +4,13 @@ import math
 
 import pandas as pd
 
-from nlp_pipeline.formatting import SCORE_DECIMALS, round_frame, round_nested, round_score
+from nlp_pipeline.formatting import (
+    SCORE_DECIMALS,
+    round_frame,
+    round_nested,
+    round_score,
+    text_table,
+)
 
 
 def test_round_score() -> None:
@@ -24,3 +30,16 @@ def test_round_frame_and_nested() -> None:
         "a": [0.1235, {"b": 0.0}],
         "c": 3,
     }
+
+
+def test_text_table_aligns_and_marks_empty_cells() -> None:
+    rows = [
+        {"id": "demo", "n": 5, "tone": -0.00001, "note": None},
+        {"id": "fed-press", "n": 12, "tone": 0.123456, "note": "x"},
+    ]
+    assert text_table(rows).splitlines() == [
+        "  id          n    tone  note",
+        "  demo        5     0.0  -",
+        "  fed-press  12  0.1235  x",
+    ]
+    assert text_table([], "none yet") == "  none yet"
