@@ -285,7 +285,9 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
         hint = ""
         if frame.empty:
             ids = store.query("SELECT DISTINCT entity_id FROM article_entities")["entity_id"]
-            hint = did_you_mean(ticker, ids.tolist())
+            known_ids = ids.tolist()
+            if ticker not in {i.upper() for i in known_ids}:
+                hint = did_you_mean(ticker, known_ids)
     if args.format == "csv":
         frame.to_csv(out, index=False)
     elif args.format == "json":
@@ -653,7 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", default=".", help="folder to write into (default: .)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
-    examples = "\n".join(f"  {p.get_default('example')}" for p in sub.choices.values())
+    examples = "\n".join(
+        f"  {p.get_default('example')}" for p in sub.choices.values() if p.get_default("example")
+    )
     parser.epilog = (
         f"examples (one per command; `nlp-pipeline COMMAND --help` for more):\n{examples}\n\n"
         f"{EPILOG_EXIT_CODES}"

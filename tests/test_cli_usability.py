@@ -134,6 +134,7 @@ def test_trends_unknown_theme_suggests_the_close_one(
     assert "unknown theme 'small_caps' (did you mean 'small_cap_rotation'?)" in err
     # A known theme with no story for the ticker is an empty answer, not an error.
     assert main(["trends", "--ticker", "FIX", "--theme", "ai_adoption", "--db", str(demo_db)]) == 0
+    assert "no stories about ai_adoption mention FIX\n" in capsys.readouterr().out
 
 
 def test_trends_unknown_ticker_suggests_stored_ids(
