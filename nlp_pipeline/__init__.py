@@ -8,6 +8,9 @@ The Python API the CLI is built on:
     with Store("news.duckdb") as store:
         runner.run(load_config("feeds.yaml"), store, analyzer, ["demo"])
         store.theme_trends("FIX", freq="W")
+
+The names below are imported on first use, so that `import nlp_pipeline` (and the CLI's
+`--help`) does not load spaCy, pandas or DuckDB.
 """
 
 from __future__ import annotations
@@ -23,24 +26,26 @@ if TYPE_CHECKING:
     from nlp_pipeline.nlp import Analyzer, to_contract
     from nlp_pipeline.store import Store
 
-# Imported on first use, so that answering from the store (`nlp-pipeline trends`) does not pay
-# for loading spaCy and the ingest stack.
-_LAZY = {
-    "runner": "nlp_pipeline.runner",
-    "Config": "nlp_pipeline.config",
-    "FeedConfig": "nlp_pipeline.config",
-    "load_config": "nlp_pipeline.config",
-    "Analyzer": "nlp_pipeline.nlp",
-    "to_contract": "nlp_pipeline.nlp",
-    "Store": "nlp_pipeline.store",
+# public name -> (module, attribute or None for the module itself)
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "runner": ("nlp_pipeline.runner", None),
+    "Config": ("nlp_pipeline.config", "Config"),
+    "FeedConfig": ("nlp_pipeline.config", "FeedConfig"),
+    "load_config": ("nlp_pipeline.config", "load_config"),
+    "Analyzer": ("nlp_pipeline.nlp.analyzer", "Analyzer"),
+    "to_contract": ("nlp_pipeline.nlp.contract", "to_contract"),
+    "Store": ("nlp_pipeline.store.store", "Store"),
 }
 
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'nlp_pipeline' has no attribute {name!r}")
-    module = importlib.import_module(_LAZY[name])
-    return module if name == "runner" else getattr(module, name)
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
 
 
 __all__ = [

@@ -1,22 +1,51 @@
-"""`nlp-pipeline`: a thin command line over the Python API (runner, Analyzer, Store)."""
+"""`nlp-pipeline`: a thin command line over the Python API (runner, Analyzer, Store).
+
+How a command is written (keep to it so that `--help`, `--version` and the light commands start
+instantly; tests/test_cli_usability.py checks that they never load spaCy or the models):
+
+1. `cmd_NAME(args, out) -> int` imports what it needs INSIDE the function. Nothing heavy
+   (spaCy, the analyzer and models, pandas, DuckDB, the runner, the store) is imported at the top
+   of this module; type-only imports go under `TYPE_CHECKING`.
+2. In `build_parser`, `_command(sub, "NAME", cmd_NAME, "one-line description", ["example"],
+   parents=[...])` registers it, with only the shared option groups the command acts on
+   (`db`, `config`, `themes`, `quiet`), so `--help` never lists an option that does nothing.
+3. Exit status (documented in `--help` and the README): return `EXIT_OK` (0), or
+   `EXIT_INPUT_FAILED` (1) when some input (a feed, article, file or line) failed while the
+   rest was processed; raise `PipelineError` for a usage or configuration error (2) and
+   `InputError` for input that could not be processed at all (1).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import pandas as pd
-
 from nlp_pipeline import __version__
-from nlp_pipeline.config import Config, default_config_path, default_db_path, load_config
-from nlp_pipeline.errors import PipelineError
-from nlp_pipeline.records import FeedReport
-from nlp_pipeline.store import Store
-from nlp_pipeline.store.store import EXPORT_FORMATS, FREQUENCIES
+from nlp_pipeline.errors import InputError, PipelineError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nlp_pipeline import runner
+    from nlp_pipeline.config import Config
+    from nlp_pipeline.nlp import Analyzer
+    from nlp_pipeline.records import FeedReport
+
+EXIT_OK = 0
+EXIT_INPUT_FAILED = 1  # some input failed; everything else was processed
+EXIT_USAGE = 2  # bad arguments or configuration; nothing was done
+# Kept equal to the store's and runner's (tests check), so that building the parser needs
+# neither pandas nor DuckDB.
+EXPORT_FORMATS = ("parquet", "csv", "jsonl")
+FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
+DEFAULT_WINDOW_DAYS = 28
+STDOUT = "-"
+# Mirrors nlp_pipeline.evaluation.sentiment.DATASETS without importing it at start-up.
+SENTIMENT_DATASETS = ("fpb", "fpb-allagree", "fpb-dev", "tfns", "semeval", "fiqa")
 
 # Mirrors nlp_pipeline.evaluation.sentiment.DATASETS without importing it at start-up.
 SENTIMENT_DATASETS = ("fpb", "fpb-allagree", "fpb-dev", "tfns", "semeval", "fiqa")
@@ -29,10 +58,14 @@ DEFAULT_WINDOW_DAYS = 28  # runner.DEFAULT_WINDOW_DAYS, without importing the NL
 
 
 def _table(frame: pd.DataFrame, out: TextIO, empty: str = "(nothing yet)") -> None:
+    import pandas as pd
+
+    from nlp_pipeline.formatting import round_frame
+
     if frame.empty:
         print(f"  {empty}", file=out)
         return
-    shown = frame.copy()
+    shown = round_frame(frame)
     for column in shown.columns:
         if pd.api.types.is_datetime64_any_dtype(shown[column]):
             times = shown[column].dropna()
@@ -40,11 +73,15 @@ def _table(frame: pd.DataFrame, out: TextIO, empty: str = "(nothing yet)") -> No
             shown[column] = shown[column].dt.strftime(
                 "%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M"
             )
+        elif shown[column].dtype == object:  # None and NaN print as "-" like every empty cell
+            shown[column] = shown[column].map(lambda v: "-" if v is None or v != v else v)
     text = shown.to_string(index=False, na_rep="-", max_colwidth=60)
     print("\n".join("  " + line for line in text.splitlines()), file=out)
 
 
 def _print_reports(reports: Sequence[FeedReport], out: TextIO) -> None:
+    import pandas as pd
+
     frame = pd.DataFrame(
         [
             {
@@ -84,21 +121,41 @@ def _print_summary(summary: runner.Summary, out: TextIO) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from nlp_pipeline.config import default_config_path, load_config
+
     return load_config(args.config or default_config_path())
 
 
 def _db(args: argparse.Namespace) -> Path:
+    from nlp_pipeline.config import default_db_path
+
     return Path(args.db) if args.db else default_db_path()
 
 
 def _analyzer(args: argparse.Namespace) -> Analyzer:
-    from nlp_pipeline.nlp import Analyzer
+    from nlp_pipeline.nlp.analyzer import Analyzer
 
     return Analyzer(themes_paths=[Path(p) for p in args.themes or []])
 
 
+def _some_failed(reports: Sequence[FeedReport]) -> bool:
+    return any(r.failed for r in reports)
+
+
+def _open_output(path: str, out: TextIO) -> tuple[TextIO, bool]:
+    """(stream, opened) for `--out PATH`; `-` is standard output (`out`)."""
+    if path == STDOUT:
+        return out, False
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "w", encoding="utf-8", newline=""), True
+    except OSError as exc:
+        raise PipelineError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline import runner
+    from nlp_pipeline.store import Store
 
     config, analyzer = _config(args), _analyzer(args)
     with Store(_db(args)) as store:
@@ -115,14 +172,12 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  warning: {warning}", file=sys.stderr)
     if result.summary is not None:
         _print_summary(result.summary, out)
-    every_feed_failed = result.reports and all(
-        r.failed and not (r.new or r.near_duplicate or r.already_stored) for r in result.reports
-    )
-    return 1 if every_feed_failed else 0
+    return EXIT_INPUT_FAILED if _some_failed(result.reports) else EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline import runner
+    from nlp_pipeline.store import Store
 
     if args.file:
         return _ingest_files(args, out)
@@ -132,11 +187,12 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     _print_reports(reports, out)
     for warning in warnings[:10]:
         print(f"  warning: {warning}", file=sys.stderr)
-    return 0
+    return EXIT_INPUT_FAILED if _some_failed(reports) else EXIT_OK
 
 
 def _ingest_files(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline import runner
+    from nlp_pipeline.store import Store
 
     with Store(_db(args)) as store:
         report = runner.ingest_files(
@@ -196,54 +252,105 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
         progress=not args.quiet,
     )
     print(f"watch stopped after {rounds} rounds; everything committed is kept", file=out)
-    return 0
+    return EXIT_OK
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline import runner
+    from nlp_pipeline.store import Store
 
     analyzer = _analyzer(args)
     with Store(_db(args)) as store:
         count = runner.analyze(store, analyzer, reanalyze=args.all, progress=not args.quiet)
     print(f"{count} articles analyzed with {analyzer.version_key}", file=out)
-    return 0
+    return EXIT_OK
 
 
 def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
-    analyzer = _analyzer(args)
-    try:
-        # Undecodable bytes become U+FFFD rather than an error: tag must answer for any input.
-        if args.file in (None, "-"):
-            data = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-        else:
-            data = Path(args.file).read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise PipelineError(f"cannot read {args.file}: {exc.strerror}") from None
+    from nlp_pipeline import tagging
+
+    source = args.file or STDOUT
+    if args.text is not None and args.file is not None:
+        raise PipelineError("give a FILE or --text, not both")
+    if args.text is not None and args.jsonl:
+        raise PipelineError("--jsonl reads a FILE or standard input, not --text")
+    indent = None if args.compact else 2
     if args.jsonl:
-        for number, line in enumerate(data.splitlines(), start=1):
-            if not line.strip():
+        return _tag_jsonl(args, source, out)
+    if args.text is not None:
+        text = args.text
+    else:
+        text = tagging.read_text(_read_input(source), "standard input" if source == "-" else source)
+    analyzer = _analyzer(args)
+    output = tagging.tag_text(analyzer, text)
+    if "truncated" in output:
+        note = output["truncated"]
+        print(
+            f"nlp-pipeline tag: warning: {note['chars']:,} characters; {note['reason']}",
+            file=sys.stderr,
+        )
+    print(json.dumps(output, ensure_ascii=False, indent=indent), file=out)
+    return EXIT_OK
+
+
+def _read_input(source: str) -> bytes:
+    try:
+        if source == STDOUT:
+            return sys.stdin.buffer.read()
+        return Path(source).read_bytes()
+    except IsADirectoryError:
+        raise PipelineError(f"{source} is a folder; tag reads a text file") from None
+    except OSError as exc:
+        raise PipelineError(f"cannot read {source}: {exc.strerror or exc}") from None
+
+
+def _tag_jsonl(args: argparse.Namespace, source: str, out: TextIO) -> int:
+    from nlp_pipeline import tagging
+
+    name = "standard input" if source == STDOUT else source
+    try:
+        stream = sys.stdin.buffer if source == STDOUT else open(source, "rb")  # noqa: SIM115
+    except IsADirectoryError:
+        raise PipelineError(f"{source} is a folder; tag --jsonl reads a JSONL file") from None
+    except OSError as exc:
+        raise PipelineError(f"cannot read {source}: {exc.strerror or exc}") from None
+    failed = 0
+    try:
+        lines = tagging.read_lines(stream, name)
+        analyzer = _analyzer(args)
+        for item in tagging.tag_jsonl(analyzer, lines):
+            if isinstance(item, tagging.LineError):
+                failed += 1
+                print(f"nlp-pipeline tag: error: {name} {item}", file=sys.stderr)
                 continue
-            text = line
-            if line.lstrip().startswith("{"):
-                try:
-                    record: Any = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise PipelineError(
-                        f"{args.file or '-'} line {number}: bad JSON: {exc}"
-                    ) from None
-                text = record.get("text", "") if isinstance(record, dict) else ""
-                if not isinstance(text, str):
-                    raise PipelineError(f"{args.file or '-'} line {number}: 'text' is not a string")
-            print(json.dumps(analyzer.tag(text), ensure_ascii=False), file=out)
-        return 0
-    print(json.dumps(analyzer.tag(data), ensure_ascii=False, indent=2), file=out)
-    return 0
+            print(json.dumps(item.output, ensure_ascii=False), file=out)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if failed:
+        print(f"nlp-pipeline tag: {failed} line(s) of {name} not tagged", file=sys.stderr)
+    return EXIT_INPUT_FAILED if failed else EXIT_OK
+
+
+def _known_themes(store: Any) -> list[str]:
+    """Theme ids the store has seen, plus the core taxonomy's."""
+    from nlp_pipeline import resources
+    from nlp_pipeline.nlp.themes import load_taxonomy
+
+    stored = store.query("SELECT DISTINCT theme_id FROM article_themes")["theme_id"].tolist()
+    try:
+        core, _ = load_taxonomy([resources.models_dir() / "themes" / "taxonomy.yaml"])
+    except PipelineError:
+        core = []
+    return sorted({*stored, *(t.id for t in core)})
 
 
 def _render(
     frame: pd.DataFrame, args: argparse.Namespace, out: TextIO, title: str, empty: str
 ) -> None:
     """An answer as a table (with a title), CSV or JSON records."""
+    import pandas as pd
+
     if args.format == "csv":
         frame.to_csv(out, index=False)
         return
@@ -269,10 +376,22 @@ def _as_of_note(args: argparse.Namespace) -> str:
 
 
 def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
+
     if not args.entity and not args.theme:
         raise PipelineError("trends needs --entity (or --ticker), --theme, or both")
+    from nlp_pipeline.suggest import did_you_mean
+
     by = args.by or ("theme" if args.entity else "entity")
+    hint = ""
     with Store(_db(args), read_only=True) as store:
+        if args.theme:
+            known = _known_themes(store)
+            if args.theme not in known:
+                raise PipelineError(
+                    f"unknown theme {args.theme!r}{did_you_mean(args.theme, known)}; "
+                    f"known themes: {', '.join(known)}"
+                )
         frame = store.trends(
             entity=args.entity,
             theme=args.theme,
@@ -284,6 +403,11 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
             as_of=args.as_of,
             min_relevance=args.min_relevance,
         )
+        if frame.empty and args.entity:
+            ids = store.query("SELECT DISTINCT entity_id FROM article_entities")["entity_id"]
+            known_ids = ids.tolist()
+            if args.entity.upper().split(":")[-1] not in {i.upper() for i in known_ids}:
+                hint = did_you_mean(args.entity.upper(), known_ids)
     subject = args.entity.upper() if args.entity else args.theme
     unit = FREQUENCIES[args.freq.upper()]
     what = "Themes in stories mentioning" if by == "theme" else "Entities in stories about"
@@ -298,12 +422,14 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
         out,
         f"{what} {subject} by {unit}{_as_of_note(args)} (stories: unique; share of its "
         f"stories; tone -1..1 per story; change vs previous {unit}; zscore vs trailing {unit}s):",
-        f"no stories mention {subject}",
+        f"no stories mention {subject}{hint}",
     )
-    return 0
+    return EXIT_OK
 
 
 def cmd_top(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
+
     with Store(_db(args), read_only=True) as store:
         frame = store.top(
             kind=args.kind,
@@ -321,10 +447,12 @@ def cmd_top(args: argparse.Namespace, out: TextIO) -> int:
         f"at least {args.min_stories} stories):",
         "nothing with enough stories in the window",
     )
-    return 0
+    return EXIT_OK
 
 
 def cmd_comentions(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
+
     with Store(_db(args), read_only=True) as store:
         frame = store.comentions(
             args.entity,
@@ -342,7 +470,7 @@ def cmd_comentions(args: argparse.Namespace, out: TextIO) -> int:
         "(lift > 1: together more often than chance):",
         f"no stories mention {args.entity.upper()}",
     )
-    return 0
+    return EXIT_OK
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -360,6 +488,8 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_articles(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
+
     with Store(_db(args), read_only=True) as store:
         frame = store.articles(limit=args.limit, **_filters(args))
     if args.format == "table":
@@ -368,67 +498,110 @@ def cmd_articles(args: argparse.Namespace, out: TextIO) -> int:
             frame[column] = frame[column].map(lambda v: " ".join(v))
         frame["evidence"] = frame["evidence"].map(lambda v: " | ".join(v))
     _render(frame, args, out, f"Articles{_as_of_note(args)}, newest first:", "no article matches")
-    return 0
+    return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    from nlp_pipeline.export import export
+    import shutil
+    import tempfile
 
-    with Store(_db(args), read_only=True) as store:
+    from nlp_pipeline.export import export
+    from nlp_pipeline.store import Store
+
+    to_stdout = args.out == STDOUT
+    if to_stdout and (args.tables or args.by_month):
+        raise PipelineError("--tables and --by-month write a folder: give --out FOLDER")
+    binary = getattr(out, "buffer", None)
+    if to_stdout and args.format == "parquet" and (binary is None or out.isatty()):
+        raise PipelineError("parquet is binary: give --out FILE, or pipe standard output")
+    with Store(_db(args), read_only=True) as store, tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / f"export.{args.format}" if to_stdout else Path(args.out)
         result = export(
             store,
-            Path(args.out),
+            target,
             args.format,
             tables=args.tables,
             partition_by_month=args.by_month,
-            card=not args.no_card,
+            card=not args.no_card and not to_stdout,
             **_filters(args),
         )
+        if to_stdout:
+            out.flush()
+            with target.open("rb") as handle:
+                if binary is not None:
+                    shutil.copyfileobj(handle, binary)
+                    binary.flush()
+                else:
+                    out.write(handle.read().decode("utf-8"))
     tables = ", ".join(f"{name} {rows}" for name, rows in result.tables.items())
-    print(f"{result.articles} articles written to {args.out} ({args.format}; {tables})", file=out)
-    return 0
+    where = "standard output" if to_stdout else args.out
+    print(
+        f"{result.articles} articles written to {where} ({args.format}; {tables})",
+        file=sys.stderr if to_stdout else out,
+    )
+    return EXIT_OK
+
+
+def _statement_text(sql: str) -> str:
+    """The SQL without comments, blank space and trailing semicolons ('' if nothing is left)."""
+    import re
+
+    without = re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL)
+    return without.strip().strip(";").strip()
 
 
 def cmd_query(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
+
+    if not _statement_text(args.sql):
+        raise PipelineError('no SQL statement given (example: query "SELECT * FROM articles")')
     with Store(_db(args), read_only=True, sandboxed=True) as store:
         frame = store.query(args.sql)
-    if args.format == "csv":
-        frame.to_csv(out, index=False)
-    elif args.format == "json":
-        print(frame.to_json(orient="records", date_format="iso", indent=1), file=out)
-    else:
-        _table(frame, out, "(no rows)")
-    return 0
+    target, opened = _open_output(args.out, out)
+    try:
+        if args.format == "csv":
+            frame.to_csv(target, index=False)
+        elif args.format == "json":
+            print(frame.to_json(orient="records", date_format="iso", indent=1), file=target)
+        else:
+            _table(frame, target, "(no rows)")
+    finally:
+        if opened:
+            target.close()
+    if opened:
+        print(f"{len(frame)} rows written to {args.out} ({args.format})", file=out)
+    return EXIT_OK
 
 
 def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
-    if args.action == "list":
-        frame = pd.DataFrame(
-            [
-                {
-                    "id": f.id,
-                    "kind": f.kind,
-                    "every": f"{f.poll_interval_s // 60}m",
-                    "full_text": f.full_text,
-                    "enabled": f.enabled,
-                    "url": f.url,
-                }
-                for f in config.feeds
-            ]
-        )
-        _table(frame, out)
-        return 0
+    if args.action == "list":  # without pandas: answers at once
+        from nlp_pipeline.formatting import text_table
+
+        rows = [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "every": f"{f.poll_interval_s // 60}m",
+                "full_text": f.full_text,
+                "enabled": f.enabled,
+                "url": f.url,
+            }
+            for f in config.feeds
+        ]
+        print(text_table(rows, "no feeds configured"), file=out)
+        return EXIT_OK
     from nlp_pipeline import runner
+    from nlp_pipeline.store import Store
 
     if not _db(args).exists():
         print(f"No store at {_db(args)} yet; no feed has been polled.", file=out)
         _table(runner.feed_status(config, None), out)
-        return 0
+        return EXIT_OK
     with Store(_db(args), read_only=True) as store:
         frame = runner.feed_status(config, store)
     _table(frame, out, "no feeds configured")
-    return 0
+    return EXIT_OK
 
 
 def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:
@@ -445,7 +618,7 @@ def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:
     )
     report = train(config, log=lambda line: print(line, file=out, flush=True))
     print(json.dumps(report, indent=1), file=out)
-    return 0
+    return EXIT_OK
 
 
 def cmd_eval_sentiment(args: argparse.Namespace, out: TextIO) -> int:
@@ -494,16 +667,17 @@ def cmd_eval_entities(args: argparse.Namespace, out: TextIO) -> int:
     if not args.errors:
         result.pop("errors", None)
     print(json.dumps(result, indent=2, ensure_ascii=False), file=out)
-    return 0
+    return EXIT_OK
 
 
 def cmd_aliases(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
     from nlp_pipeline.store import aliases as store_aliases
 
     if args.action == "list":
         with Store(_db(args)) as store:
             _table(store_aliases.list_aliases(store, args.all), out, "(no aliases yet)")
-        return 0
+        return EXIT_OK
     if not args.alias or (args.action == "add" and not args.ticker):
         raise PipelineError(
             f"aliases {args.action} needs ALIAS" + (" TICKER" if args.action == "add" else "")
@@ -519,7 +693,7 @@ def cmd_aliases(args: argparse.Namespace, out: TextIO) -> int:
         else:
             removed = store_aliases.remove_alias(store, args.alias, ticker)
             print(f"{args.alias!r}: {removed} alias(es) removed", file=out)
-    return 0
+    return EXIT_OK
 
 
 def cmd_refdata(args: argparse.Namespace, out: TextIO) -> int:
@@ -543,58 +717,152 @@ def cmd_refdata(args: argparse.Namespace, out: TextIO) -> int:
         paths = [Path(p) for p in args.paths]
     touched = import_files(table, paths, classifier)
     print(f"{touched} listings merged into {table}", file=out)
-    return 0
+    return EXIT_OK
 
 
 def cmd_entities(args: argparse.Namespace, out: TextIO) -> int:
+    import pandas as pd
+
     analyzer = _analyzer(args)
     rows = analyzer.recognizer.entity_table(args.type)
     frame = pd.DataFrame(rows, columns=["type", "id", "name", "exchange"])
     _table(frame, out, "(no entities)")
-    return 0
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.reference import schema_markdown, schema_tables, schema_text
+
+    if args.format == "markdown":
+        print(schema_markdown(), file=out)
+        return EXIT_OK
+    if args.db:
+        from nlp_pipeline.store import Store
+
+        with Store(args.db, read_only=True) as store:
+            tables = schema_tables(store.con)
+        print(f"Tables and columns of {args.db}:\n", file=out)
+    else:
+        tables = schema_tables()
+        print("Tables and columns of an nlp-pipeline store:\n", file=out)
+    print(schema_text(tables), file=out, end="")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.resources import init_project
+
+    directory = Path(args.dir)
+    feeds, demo = init_project(directory, force=args.force)
+    print(f"Wrote {feeds} (edit it: add or enable feeds) and the demo feed in {demo}.", file=out)
+    where = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
+    print(f"Try: {where}nlp-pipeline run --feeds demo", file=out)
+    return EXIT_OK
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of days, got {value!r}"
+        ) from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+EPILOG_EXIT_CODES = """exit status:
+  0  everything worked
+  1  some input failed (a feed, article, file or line); the rest was processed and stored
+  2  usage or configuration error (bad option, feeds file, SQL...); nothing was done"""
+
+
+def _command(
+    sub: Any,
+    name: str,
+    func: Callable[[argparse.Namespace, TextIO], int] | None,
+    summary: str,
+    examples: Sequence[str],
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> argparse.ArgumentParser:
+    """Register a subcommand: its one-line summary, examples in its --help, its options."""
+    shown = "\n".join(f"  {example}" for example in examples)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        parents=list(parents),
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=f"example{'s' if len(examples) > 1 else ''}:\n{shown}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(func=func, example=examples[0])
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db", help="DuckDB store file (default: $NLP_PIPELINE_DB or ./nlp_pipeline.duckdb)"
+    # Shared option groups: a command takes only the ones it acts on.
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db",
+        metavar="PATH",
+        help="DuckDB store file (default: $NLP_PIPELINE_DB, else ./nlp_pipeline.duckdb)",
     )
-    common.add_argument(
-        "--config", help="feeds file (default: $NLP_PIPELINE_FEEDS or ./feeds.yaml)"
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
+        "--config",
+        metavar="FEEDS_YAML",
+        help="feeds file (default: ./feeds.yaml, else $NLP_PIPELINE_FEEDS, else the starter "
+        "file shipped with the package)",
     )
-    common.add_argument(
+    themes = argparse.ArgumentParser(add_help=False)
+    themes.add_argument(
         "--themes",
         action="append",
         metavar="YAML",
-        help="extra theme definitions (same shape as models/themes/taxonomy.yaml)",
+        help="extra theme definitions (shaped like models/themes/taxonomy.yaml; repeatable)",
     )
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     parser = argparse.ArgumentParser(
         prog="nlp-pipeline",
         description="Financial news NLP: ingest feeds, tag tickers, sentiment and themes, "
         "and query the results.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", parents=[common], help="ingest, analyze and store; print a summary")
+    p = _command(
+        sub,
+        "run",
+        cmd_run,
+        "ingest, analyze and store; print a summary",
+        ["nlp-pipeline run --feeds demo", "nlp-pipeline run --window 7 --db news.duckdb"],
+        [db, config, themes, quiet],
+    )
     p.add_argument("--feeds", nargs="+", metavar="ID", help="feed ids (default: every enabled)")
     p.add_argument(
         "--window",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_WINDOW_DAYS,
         metavar="DAYS",
-        help="summary window in days (default %(default)s)",
+        help="summary window in days, at least 1 (default %(default)s)",
     )
-    p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "ingest",
-        parents=[common],
-        help="poll feeds (or read local files) and store new articles",
+        cmd_ingest,
+        "poll feeds (or read local files) and store new articles (no analysis)",
+        [
+            "nlp-pipeline ingest --feeds demo fed-press",
+            "nlp-pipeline ingest --file archive/ reuters.jsonl.gz",
+        ],
+        [db, config, quiet],
     )
-    p.add_argument("--feeds", nargs="+", metavar="ID")
+    p.add_argument("--feeds", nargs="+", metavar="ID", help="feed ids (default: every enabled)")
     p.add_argument(
         "--file",
         nargs="+",
@@ -605,33 +873,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--feed-id", default="local", help="feed id recorded for --file input (default: local)"
     )
-    p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "watch",
-        parents=[common],
-        help="poll each feed on its interval and analyze what is new, until stopped",
+        cmd_watch,
+        "poll each feed on its interval and analyze what is new, until stopped",
+        ["nlp-pipeline watch --feeds fed-press", "nlp-pipeline watch --rounds 1"],
+        [db, config, themes, quiet],
     )
     p.add_argument("--feeds", nargs="+", metavar="ID", help="feed ids (default: every enabled)")
     p.add_argument("--rounds", type=int, metavar="N", help="stop after N polling rounds")
-    p.set_defaults(func=cmd_watch)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "analyze",
-        parents=[common],
-        help="analyze stored articles not yet analyzed by the current models",
+        cmd_analyze,
+        "analyze stored articles not yet analyzed by the current models",
+        ["nlp-pipeline analyze", "nlp-pipeline analyze --all --themes my_themes.yaml"],
+        [db, themes, quiet],
     )
     p.add_argument("--all", action="store_true", help="re-analyze every article")
-    p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("tag", parents=[common], help="print contract JSON for text")
-    p.add_argument("file", nargs="?", help="text file, or - for standard input (default)")
+    p = _command(
+        sub,
+        "tag",
+        cmd_tag,
+        "print the JSON contract (docs/contract.md) for a text, a file or JSON lines",
+        [
+            "nlp-pipeline tag --text 'Comfort Systems USA (NYSE: FIX) raised its outlook.'",
+            "nlp-pipeline tag article.txt --compact",
+            'echo \'{"id": 1, "text": "The Fed cut rates."}\' | nlp-pipeline tag --jsonl',
+        ],
+        [themes],
+    )
+    p.add_argument("file", nargs="?", help="text file, or - for standard input (the default)")
+    p.add_argument("--text", metavar="TEXT", help="tag this text instead of a file")
     p.add_argument(
         "--jsonl",
         action="store_true",
-        help="one text per line (plain, or JSON with a 'text' field); JSON per line out",
+        help="input is JSON lines, each an object with a string 'text' (other fields such as "
+        "'id' pass through); one JSON line out per input line",
     )
-    p.set_defaults(func=cmd_tag)
+    p.add_argument("--compact", action="store_true", help="one line of JSON, not indented")
 
     answer = argparse.ArgumentParser(add_help=False)
     answer.add_argument(
@@ -642,7 +926,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     answer.add_argument("--format", default="table", choices=["table", "csv", "json"])
 
-    def article_filters(p: argparse.ArgumentParser, entity_required: bool = False) -> None:
+    def article_filters(p: argparse.ArgumentParser) -> None:
         p.add_argument("--entity", "--ticker", dest="entity", help="entity: FIX or TICKER:FIX")
         p.add_argument("--theme", help="theme id (small_cap_rotation, ...)")
         p.add_argument("--entity-type", help="only articles naming an entity of this type")
@@ -657,10 +941,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="entity and theme in one sentence (default) or anywhere in the article",
         )
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "trends",
-        parents=[common, answer],
-        help="themes around an entity (or entities around a theme) over time",
+        cmd_trends,
+        "themes around an entity (or entities around a theme) over time, with momentum",
+        [
+            "nlp-pipeline trends --entity FIX --freq M",
+            "nlp-pipeline trends --theme small_cap_rotation --by entity --format csv",
+        ],
+        [db, answer],
     )
     p.add_argument("--entity", "--ticker", dest="entity", help="FIX, TICKER:FIX, RUT, OBBBA...")
     p.add_argument("--theme", help="only this theme id (with --by entity: the theme to follow)")
@@ -682,36 +972,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot", metavar="FILE", help="also draw volume and tone: FILE.png or FILE.html"
     )
-    p.set_defaults(func=cmd_trends)
 
-    p = sub.add_parser("top", parents=[common, answer], help="rising themes, tickers or entities")
+    p = _command(
+        sub,
+        "top",
+        cmd_top,
+        "rising themes, tickers or entities, by momentum",
+        ["nlp-pipeline top themes", "nlp-pipeline top tickers --since 2026-10-01"],
+        [db, answer],
+    )
     p.add_argument("kind", nargs="?", default="themes", choices=["themes", "tickers", "entities"])
     p.add_argument("--since", metavar="DATE", help="window start (default: 4 weeks before its end)")
     p.add_argument("--until", metavar="DATE", help="window end (default: as-of, else the newest)")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--min-stories", type=int, default=3, help="volume guard (default 3)")
-    p.set_defaults(func=cmd_top)
 
-    p = sub.add_parser(
-        "comentions", parents=[common, answer], help="entities and themes that go with an entity"
+    p = _command(
+        sub,
+        "comentions",
+        cmd_comentions,
+        "entities and themes that go with an entity (stories together and lift)",
+        ["nlp-pipeline comentions FIX"],
+        [db, answer],
     )
     p.add_argument("entity", help="FIX or TICKER:FIX")
     p.add_argument("--since", metavar="DATE")
     p.add_argument("--until", metavar="DATE")
     p.add_argument("--scope", default="sentence", choices=["sentence", "article"])
     p.add_argument("--limit", type=int, default=30)
-    p.set_defaults(func=cmd_comentions)
 
-    p = sub.add_parser(
-        "articles", parents=[common, answer], help="tagged articles with evidence sentences"
+    p = _command(
+        sub,
+        "articles",
+        cmd_articles,
+        "tagged articles with their evidence sentences, newest first",
+        ["nlp-pipeline articles --entity FIX --theme small_cap_rotation"],
+        [db, answer],
     )
     article_filters(p)
     p.add_argument("--limit", type=int, default=50)
-    p.set_defaults(func=cmd_articles)
 
-    p = sub.add_parser("export", parents=[common], help="write the tagged article dataset")
+    p = _command(
+        sub,
+        "export",
+        cmd_export,
+        "write the tagged article dataset (one row per article), with a dataset card",
+        [
+            "nlp-pipeline export --format parquet --out out/articles.parquet",
+            "nlp-pipeline export --format jsonl --out - | head -n 1",
+            "nlp-pipeline export --format parquet --tables --out out/tables --entity FIX",
+        ],
+        [db],
+    )
     p.add_argument("--format", required=True, choices=list(EXPORT_FORMATS))
-    p.add_argument("--out", required=True, help="output file (a folder with --tables/--by-month)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output file, - for standard output, or a folder with --tables/--by-month",
+    )
     p.add_argument(
         "--tables",
         action="store_true",
@@ -721,22 +1039,87 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-card", action="store_true", help="no README dataset card beside it")
     p.add_argument("--as-of", metavar="TIMESTAMP", help="only what the store held then")
     article_filters(p)
-    p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("query", parents=[common], help="run read-only SQL against the store")
-    p.add_argument("sql")
+    p = _command(
+        sub,
+        "query",
+        cmd_query,
+        "run read-only SQL against the store (tables: nlp-pipeline schema)",
+        [
+            'nlp-pipeline query "SELECT theme_id, count(*) FROM article_themes GROUP BY ALL"',
+            'nlp-pipeline query "SELECT * FROM articles" --format csv --out articles.csv',
+        ],
+        [db],
+    )
+    p.add_argument("sql", help="one SQL statement (read-only; no file access)")
     p.add_argument("--format", default="table", choices=["table", "csv", "json"])
-    p.set_defaults(func=cmd_query)
+    p.add_argument("--out", default=STDOUT, help="output file, or - for standard output (default)")
 
-    p = sub.add_parser("train", help="train a model from ../shared/data (needs the train extra)")
-    train_sub = p.add_subparsers(dest="model", required=True)
-    t = train_sub.add_parser(
+    p = _command(
+        sub,
+        "feeds",
+        cmd_feeds,
+        "list the configured feeds, or their polling status in the store",
+        ["nlp-pipeline feeds list", "nlp-pipeline feeds status --db news.duckdb"],
+        [config, db],
+    )
+    p.add_argument(
+        "action",
+        choices=["list", "status"],
+        help="list: the feeds file; status: last poll, last success, last error and counts of "
+        "every feed (--db applies to status only)",
+    )
+
+    p = _command(
+        sub,
+        "entities",
+        cmd_entities,
+        "list the entities that can be linked (curated ids and listed companies)",
+        ["nlp-pipeline entities list --type INDEX"],
+    )
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--type", choices=["TICKER", "INDEX", "POLICY", "ORG", "SECTOR"])
+
+    p = _command(
+        sub,
+        "aliases",
+        cmd_aliases,
+        "company aliases kept in the store, learned from the corpus or added by you",
+        ["nlp-pipeline aliases list", "nlp-pipeline aliases add 'Comfort Systems' FIX"],
+        [db],
+    )
+    p.add_argument("action", choices=["list", "add", "remove"])
+    p.add_argument("alias", nargs="?", help="the name as news writes it")
+    p.add_argument("ticker", nargs="?", help="its ticker (remove: only this ticker's alias)")
+    p.add_argument("--all", action="store_true", help="list removed aliases too")
+
+    p = _command(
+        sub,
+        "refdata",
+        cmd_refdata,
+        "add SEC, Nasdaq Trader, S&P or iShares files to the company table",
+        ["nlp-pipeline refdata import company_tickers_exchange.json"],
+    )
+    p.add_argument("action", choices=["import", "update"])
+    p.add_argument("paths", nargs="*", help="import: SEC, Nasdaq Trader, S&P or iShares files")
+    p.add_argument("--table", help="table to update (default: models/entities/companies.tsv)")
+    p.add_argument("--dest", default="refdata-downloads", help="update: where downloads are saved")
+
+    p = _command(
+        sub,
+        "train",
+        None,
+        "train a model from ../shared/data (needs the train extra)",
+        ["nlp-pipeline train sentiment --out models/sentiment"],
+    )
+    train_sub = p.add_subparsers(dest="model", required=True, metavar="MODEL")
+    t = _command(
+        train_sub,
         "sentiment",
-        help="reproduce models/sentiment (MiniLM-L6 on FPB + TFNS, ONNX int8)",
-        description="Fine-tunes all-MiniLM-L6-v2 on the FPB train split and TFNS train, picks "
-        "the epoch by FPB dev, calibrates a temperature on FPB dev and exports ONNX int8. Steps "
-        "checkpoint under --work-dir, so a rerun resumes. Example: nlp-pipeline train sentiment "
-        "--out models/sentiment",
+        cmd_train_sentiment,
+        "reproduce models/sentiment: MiniLM-L6 fine-tuned on FPB + TFNS, calibrated, ONNX int8 "
+        "(steps checkpoint under --work-dir, so a rerun resumes)",
+        ["nlp-pipeline train sentiment --out models/sentiment"],
     )
     t.add_argument("--out", default="models/sentiment", help="output model folder")
     t.add_argument("--work-dir", default="build/train-sentiment", help="checkpoints and logs")
@@ -745,14 +1128,28 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=13)
     t.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     t.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")
-    t.set_defaults(func=cmd_train_sentiment)
 
-    p = sub.add_parser("eval", help="evaluate a model on a labeled dataset; JSON out")
-    eval_sub = p.add_subparsers(dest="model", required=True)
-    e = eval_sub.add_parser(
+    p = _command(
+        sub,
+        "eval",
+        None,
+        "evaluate a model on a labeled dataset; JSON out",
+        [
+            "nlp-pipeline eval sentiment --dataset fpb-allagree",
+            "nlp-pipeline eval entities --dataset team",
+        ],
+    )
+    eval_sub = p.add_subparsers(dest="model", required=True, metavar="MODEL")
+    e = _command(
+        eval_sub,
         "sentiment",
-        help="accuracy, macro-F1, per-class scores, confusion, ECE (or sign accuracy, Pearson)",
-        description="Example: nlp-pipeline eval sentiment --dataset fpb-allagree",
+        cmd_eval_sentiment,
+        "accuracy, macro-F1, per-class scores, confusion and ECE (sign accuracy and Pearson "
+        "for the scored datasets)",
+        [
+            "nlp-pipeline eval sentiment --dataset fpb",
+            "nlp-pipeline eval sentiment --dataset fpb --floors quality_floors.json",
+        ],
     )
     e.add_argument("--dataset", required=True, choices=SENTIMENT_DATASETS)
     e.add_argument("--model", metavar="DIR", help="model folder (default: models/sentiment)")
@@ -763,52 +1160,75 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="exit 1 when a metric is below its floor pinned in this file (quality gate)",
     )
-    e.set_defaults(func=cmd_eval_sentiment)
-
-    p = sub.add_parser("feeds", parents=[common], help="list configured feeds or their status")
-    p.add_argument("action", choices=["list", "status"])
-    p.set_defaults(func=cmd_feeds)
-
-    q = eval_sub.add_parser("entities", help="entity recognition and linking")
+    q = _command(
+        eval_sub,
+        "entities",
+        cmd_eval_entities,
+        "entity recognition and linking precision, recall and F1",
+        ["nlp-pipeline eval entities --dataset team --errors"],
+    )
     q.add_argument(
         "--dataset", required=True, choices=["reuters-ric", "fnspid", "finer-ord", "team"]
     )
     q.add_argument("--limit", type=int, help="only the first N items")
     q.add_argument("--errors", action="store_true", help="list the team set's errors too")
-    q.set_defaults(func=cmd_eval_entities)
 
-    p = sub.add_parser("aliases", parents=[common], help="company aliases kept in the store")
-    p.add_argument("action", choices=["list", "add", "remove"])
-    p.add_argument("alias", nargs="?", help="the name as news writes it")
-    p.add_argument("ticker", nargs="?", help="its ticker (remove: only this ticker's alias)")
-    p.add_argument("--all", action="store_true", help="list removed aliases too")
-    p.set_defaults(func=cmd_aliases)
+    p = _command(
+        sub,
+        "schema",
+        cmd_schema,
+        "print the store's tables and columns",
+        ["nlp-pipeline schema", "nlp-pipeline schema --db news.duckdb"],
+        [db],
+    )
+    p.add_argument("--format", default="text", choices=["text", "markdown"])
 
-    p = sub.add_parser("refdata", parents=[common], help="company reference data (tickers)")
-    p.add_argument("action", choices=["import", "update"])
-    p.add_argument("paths", nargs="*", help="import: SEC, Nasdaq Trader, S&P or iShares files")
-    p.add_argument("--table", help="table to update (default: models/entities/companies.tsv)")
-    p.add_argument("--dest", default="refdata-downloads", help="update: where downloads are saved")
-    p.set_defaults(func=cmd_refdata)
+    p = _command(
+        sub,
+        "init",
+        cmd_init,
+        "write a starter feeds.yaml and the offline demo feed into a folder",
+        ["nlp-pipeline init my-news && cd my-news && nlp-pipeline run --feeds demo"],
+    )
+    p.add_argument("dir", nargs="?", default=".", help="folder to write into (default: .)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
 
-    p = sub.add_parser("entities", parents=[common], help="list the entities that can be linked")
-    p.add_argument("action", choices=["list"])
-    p.add_argument("--type", choices=["TICKER", "INDEX", "POLICY", "ORG", "SECTOR"])
-    p.set_defaults(func=cmd_entities)
+    examples = "\n".join(
+        f"  {p.get_default('example')}" for p in sub.choices.values() if p.get_default("example")
+    )
+    parser.epilog = (
+        f"examples (one per command; `nlp-pipeline COMMAND --help` for more):\n{examples}\n\n"
+        f"{EPILOG_EXIT_CODES}"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from nlp_pipeline.suggest import did_you_mean
+
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action._name_parser_map
+    ]
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        parser.error(f"unknown command {argv[0]!r}{did_you_mean(argv[0], commands)}")
+    args = parser.parse_args(argv)
     try:
         code: int = args.func(args, out or sys.stdout)
         return code
+    except InputError as exc:
+        print(f"nlp-pipeline {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_FAILED
     except PipelineError as exc:
         print(f"nlp-pipeline {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
-        return 0
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted; everything committed so far is kept", file=sys.stderr)
         return 130

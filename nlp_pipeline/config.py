@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
-
+from nlp_pipeline import resources
 from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.suggest import did_you_mean
+from nlp_pipeline.yamlfile import parse_yaml
 
 FeedKind = Literal["rss", "atom", "sitemap", "page"]
 FEED_KINDS: tuple[str, ...] = ("rss", "atom", "sitemap", "page")
 DEFAULT_DB_NAME = "nlp_pipeline.duckdb"
 DB_ENV_VAR = "NLP_PIPELINE_DB"
-CONFIG_ENV_VAR = "NLP_PIPELINE_FEEDS"
+CONFIG_ENV_VAR = resources.FEEDS_ENV_VAR
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _DURATION_RE = re.compile(r"^(\d+)\s*([smhd])$")
@@ -99,9 +100,12 @@ class Config:
         for feed in self.feeds:
             if feed.id == feed_id:
                 return feed
-        known = ", ".join(f.id for f in self.feeds) or "none"
+        ids = [f.id for f in self.feeds]
         where = f" in {self.path}" if self.path else ""
-        raise ConfigError(f"unknown feed id {feed_id!r}{where} (known: {known})")
+        hint = did_you_mean(feed_id, ids)
+        raise ConfigError(
+            f"unknown feed id {feed_id!r}{where}{hint}; known: {', '.join(ids) or 'none'}"
+        )
 
     def select(self, feed_ids: list[str] | None) -> list[FeedConfig]:
         """The feeds named, or every enabled feed when none are named."""
@@ -220,10 +224,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"feeds file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read feeds file {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    data = parse_yaml(text, path)
     if not isinstance(data, dict) or not isinstance(data.get("feeds"), list):
         raise ConfigError(f"{path}: expected a top-level 'feeds:' list")
     unknown = set(data) - {"feeds", "settings"}
@@ -241,8 +242,8 @@ def load_config(path: str | Path) -> Config:
 
 
 def default_config_path() -> Path:
-    """$NLP_PIPELINE_FEEDS, else ./feeds.yaml."""
-    return Path(os.environ.get(CONFIG_ENV_VAR) or "feeds.yaml")
+    """./feeds.yaml, else $NLP_PIPELINE_FEEDS, else the package's starter feeds file."""
+    return resources.feeds_file()
 
 
 def default_db_path() -> Path:

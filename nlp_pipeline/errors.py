@@ -28,3 +28,8 @@ class FeedParseError(PipelineError):
 
 class StoreError(PipelineError):
     """The store could not be opened or written."""
+
+
+class InputError(PipelineError):
+    """Some input could not be processed (binary data, a bad line); the message names it.
+    The CLI exits with status 1 for these, 2 for other errors (usage and configuration)."""

@@ -48,7 +48,7 @@ def test_tag_file_and_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert payload["sentiment"]["label"] == "negative"
 
     lines = tmp_path / "many.jsonl"
-    lines.write_text('{"text": "The Fed cut rates."}\nplain line about $FIX\n{"text": ""}\n')
+    lines.write_text('{"text": "The Fed cut rates."}\n{"text": "about $FIX"}\n{"text": ""}\n')
     assert main(["tag", "--jsonl", str(lines)]) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(out) == 3
@@ -58,8 +58,8 @@ def test_tag_file_and_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_tag_bad_jsonl_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = tmp_path / "bad.jsonl"
     lines.write_text('{"text": "ok"}\n{"text": broken\n')
-    assert main(["tag", "--jsonl", str(lines)]) == 2
-    assert f"{lines} line 2: bad JSON" in capsys.readouterr().err
+    assert main(["tag", "--jsonl", str(lines)]) == 1  # some input failed; the rest is tagged
+    assert f"{lines} line 2: not valid JSON" in capsys.readouterr().err
 
 
 def test_trends_formats(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
@@ -15,7 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex
 
-from nlp_pipeline.errors import ConfigError
+from nlp_pipeline import resources
 from nlp_pipeline.nlp import entities as _entities  # noqa: F401  (registers the component)
 from nlp_pipeline.nlp.contract import to_contract
 from nlp_pipeline.nlp.encoder import SentenceEncoder
@@ -34,20 +33,14 @@ from nlp_pipeline.records import (
     ThemeAnalysis,
 )
 
-MODELS_ENV_VAR = "NLP_PIPELINE_MODELS"
+MODELS_ENV_VAR = resources.MODELS_ENV_VAR
 MAX_TEXT_CHARS = 200_000  # longer inputs are analyzed up to here; the rest is not news text
 ANALYZER_VERSION = "2"
 
 
 def default_models_dir() -> Path:
-    """$NLP_PIPELINE_MODELS, else the `models/` folder of this checkout."""
-    env = os.environ.get(MODELS_ENV_VAR)
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "models"
-    if not (path / "entities" / "aliases.yaml").is_file():
-        raise ConfigError(
-            f"models folder not found at {path} (set {MODELS_ENV_VAR} to the project's models/)"
-        )
-    return path
+    """./models, else $NLP_PIPELINE_MODELS, else the package's (see `nlp_pipeline.resources`)."""
+    return resources.models_dir()
 
 
 @Language.component("newline_sentence_boundaries")
@@ -193,7 +186,7 @@ class Analyzer:
             yield from self._analyze_batch(batch)
 
     def tag(self, text: str) -> dict[str, Any]:
-        """The `nlp-pipeline tag` JSON for one text (DESIGN.md 3.1)."""
+        """The `nlp-pipeline tag` JSON for one text (docs/contract.md)."""
         return to_contract(self.analyze(text))
 
     def _analyze_batch(self, docs: Sequence[Doc]) -> list[AnalysisResult]:

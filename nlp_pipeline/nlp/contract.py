@@ -1,4 +1,4 @@
-"""The one function that turns an `AnalysisResult` into the JSON contract of DESIGN.md 3.1.
+"""The one function that turns an `AnalysisResult` into the JSON contract (docs/contract.md).
 
 The CLI (`tag`), the store's exports and the tests all go through `to_contract`.
 """

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp.encoder import EncodedSentences
 from nlp_pipeline.nlp.registry import register
+from nlp_pipeline.yamlfile import parse_yaml
 
 _THEME_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -38,9 +37,9 @@ def load_taxonomy(paths: Sequence[Path]) -> tuple[list[Theme], str]:
     for path in paths:
         try:
             raw = path.read_bytes()
-            data = yaml.safe_load(raw)
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot load themes file {path}: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot load themes file {path}: {exc.strerror or exc}") from None
+        data = parse_yaml(raw, path)
         digest.update(raw)
         if not isinstance(data, dict) or not isinstance(data.get("themes"), list):
             raise ConfigError(f"{path}: expected a top-level 'themes:' list")

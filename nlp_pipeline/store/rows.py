@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from nlp_pipeline.formatting import round_score
 from nlp_pipeline.records import AnalysisResult, EntityAnalysis, SentenceAnalysis, ThemeAnalysis
 
 TIME = pa.timestamp("us", tz="UTC")
@@ -79,13 +80,14 @@ def analysis_tables(
         published, first_seen_at, story_at = (_micros(t) for t in times)
         s = result.sentiment
         analyses(
-            (article_id, version_key, run_id, analyzed, None, s.label, s.score, s.positive,
+            (article_id, version_key, run_id, analyzed, None, s.label, round_score(s.score),
+             s.positive,
              s.neutral, s.negative, len(result.sentences))
         )  # fmt: skip
         tone = {}
         for x in result.sentences:
             x_s = x.sentiment
-            score = x_s.positive - x_s.negative
+            score = round_score(x_s.positive - x_s.negative)
             tone[x.index] = score
             sentences(
                 (article_id, x.index, x.start, x.end, x.text, x_s.label, score, x_s.positive,

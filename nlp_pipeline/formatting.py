@@ -1,0 +1,77 @@
+"""One rounding rule for every number the tool prints or writes.
+
+Scores, probabilities, shares and tones are rounded to `SCORE_DECIMALS` places, and a negative
+zero becomes 0.0 (no `-0.000` in a table). The contract JSON (`tag`), the store's stored
+scores, exports and every table go through these helpers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCORE_DECIMALS = 4
+
+
+def round_score(value: float) -> float:
+    """`value` rounded to SCORE_DECIMALS places; -0.0 becomes 0.0; NaN stays NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return value
+    rounded = round(float(value), SCORE_DECIMALS)
+    return rounded + 0.0  # -0.0 + 0.0 == 0.0
+
+
+def round_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` with every float column rounded by `round_score`."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if shown[column].dtype.kind == "f":
+            shown[column] = shown[column].round(SCORE_DECIMALS) + 0.0
+    return shown
+
+
+def round_nested(value: Any) -> Any:
+    """`value` (JSON-like: dicts, lists, numbers) with every float rounded by `round_score`."""
+    if isinstance(value, float):
+        return round_score(value)
+    if isinstance(value, dict):
+        return {key: round_nested(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_nested(item) for item in value]
+    return value
+
+
+def text_table(rows: list[dict[str, Any]], empty: str = "(nothing yet)") -> str:
+    """Rows as an aligned plain-text table (numbers right-aligned, text left-aligned, `-` for
+    empty cells), indented two spaces; for commands that must answer without importing pandas."""
+    if not rows:
+        return f"  {empty}"
+    columns = list(rows[0])
+
+    def cell(value: Any) -> str:
+        if value is None or value == "":
+            return "-"
+        if isinstance(value, float):
+            return str(round_score(value))
+        return str(value)
+
+    cells = [[cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(column), *(len(r[i]) for r in cells)) for i, column in enumerate(columns)]
+    numeric = [
+        all(
+            isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool) for row in rows
+        )
+        for c in columns
+    ]
+
+    def line(values: list[str]) -> str:
+        parts = [
+            v.rjust(w) if right else v.ljust(w)
+            for v, w, right in zip(values, widths, numeric, strict=True)
+        ]
+        return ("  " + "  ".join(parts)).rstrip()
+
+    return "\n".join([line(columns), *(line(r) for r in cells)])
