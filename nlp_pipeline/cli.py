@@ -135,7 +135,7 @@ def _db(args: argparse.Namespace) -> Path:
 def _analyzer(args: argparse.Namespace) -> Analyzer:
     from nlp_pipeline.nlp.analyzer import Analyzer
 
-    return Analyzer(themes_paths=[Path(p) for p in args.themes or []])
+    return Analyzer(themes_paths=[Path(p) for p in getattr(args, "themes", None) or []])
 
 
 def _some_failed(reports: Sequence[FeedReport]) -> bool:
@@ -422,7 +422,8 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
         out,
         f"{what} {subject} by {unit}{_as_of_note(args)} (stories: unique; share of its "
         f"stories; tone -1..1 per story; change vs previous {unit}; zscore vs trailing {unit}s):",
-        f"no stories mention {subject}{hint}",
+        f"no stories{f' about {args.theme}' if args.theme and args.entity else ''} "
+        f"mention {subject}{hint}",
     )
     return EXIT_OK
 
@@ -596,12 +597,21 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
 
     if not _db(args).exists():
         print(f"No store at {_db(args)} yet; no feed has been polled.", file=out)
-        _table(runner.feed_status(config, None), out)
+        _table(_status_display(runner.feed_status(config, None)), out)
         return EXIT_OK
     with Store(_db(args), read_only=True) as store:
         frame = runner.feed_status(config, store)
-    _table(frame, out, "no feeds configured")
+    _table(_status_display(frame), out, "no feeds configured")
     return EXIT_OK
+
+
+def _status_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """Feed status for people: yes/no, and "-" where nothing is known yet."""
+    shown = frame.astype(object)
+    shown["enabled"] = shown["enabled"].map(lambda v: "yes" if v else "no")
+    for column in ("last_polled", "last_success", "last_error"):
+        shown[column] = shown[column].map(lambda v: "-" if v is None or v != v or v == "" else v)
+    return shown
 
 
 def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:
@@ -829,7 +839,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nlp-pipeline",
         description="Financial news NLP: ingest feeds, tag tickers, sentiment and themes, "
         "and query the results.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        # Wide enough that every command's summary starts on its own line.
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(
+            prog, max_help_position=16
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

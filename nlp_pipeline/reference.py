@@ -60,6 +60,12 @@ CONTRACT_FIELDS: tuple[Field, ...] = (
     Field("sentences[].sentiment", "object", "the sentence's sentiment, shaped like `sentiment`"),
     *(Field(f"sentences[].sentiment.{p}", t, m) for p, t, m in SENTIMENT_FIELDS),
     Field("sentences[].themes", "array", "theme ids the sentence speaks to, strongest first"),
+    Field("rotations", "array", "money said to move from one place to another, strongest first"),
+    Field("rotations[].from", "string", "what money leaves: a theme, sector or asset id"),
+    Field("rotations[].to", "string", "where it goes"),
+    Field("rotations[].score", "number", "0..1 confidence"),
+    Field("rotations[].sentiment", "number", "-1..1: mean score of its evidence sentences"),
+    Field("rotations[].evidence", "array", "indices into `sentences` of the sentences behind it"),
 )
 
 OPTIONAL_FIELDS: tuple[Field, ...] = (

@@ -447,14 +447,14 @@ def feed_status(config: Config, store: Store | None) -> pd.DataFrame:
             {
                 "feed": feed.id,
                 "enabled": feed.enabled,
-                "every": f"{feed.poll_interval_s // 60}m",
                 "last_polled": polled,
                 "last_success": success,
+                "every": f"{feed.poll_interval_s // 60}m",
                 "failures_in_row": failures,
-                "articles": articles,
-                "errors": errors,
                 # Errors start with the feed's URL, shown once already in `feeds list`.
                 "last_error": (error or "").removeprefix(f"{feed.url}: ")[:80],
+                "errors": errors,
+                "articles": articles,
             }
         )
     frame = pd.DataFrame(rows)

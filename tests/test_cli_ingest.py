@@ -52,5 +52,5 @@ def test_feeds_status_lists_every_configured_feed(tmp_path: Path) -> None:
     lines = {line.split()[0]: line for line in out.getvalue().splitlines()[1:]}
     assert set(lines) == {"good", "broken", "never"}
     assert "file not found" in lines["broken"]
-    assert lines["good"].split()[-2:] == ["1", "0"]  # articles, errors; no last error
+    assert lines["good"].split()[-3:] == ["-", "0", "1"]  # no last error; errors, articles
     assert "-" in lines["never"]  # never polled

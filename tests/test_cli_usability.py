@@ -174,7 +174,7 @@ def test_unknown_command_suggests_the_close_one(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as exited:
         main(["trend", "--ticker", "FIX"])
     assert exited.value.code == 2
-    assert "unknown command 'trend' (did you mean 'trends'?)" in capsys.readouterr().err
+    assert "unknown command 'trend' (did you mean 'trends'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from nlp_pipeline.formatting import round_score
+from nlp_pipeline.formatting import SCORE_DECIMALS, round_score
 from nlp_pipeline.records import AnalysisResult, EntityAnalysis, SentenceAnalysis, ThemeAnalysis
 
 TIME = pa.timestamp("us", tz="UTC")
@@ -133,6 +134,11 @@ def _array(key: str, values: Sequence[Any]) -> pa.Array:
     kind = _TYPES.get(key) or _default_type(key)
     if kind == TIME:
         return pa.array(list(values), pa.int64()).cast(TIME)
+    if key in _FLOATS:
+        # Stored scores follow the one rounding rule (nlp_pipeline.formatting); +0.0 turns -0.0
+        # into 0.0.
+        rounded = pc.round(pa.array(list(values), kind), SCORE_DECIMALS)
+        return pc.add(rounded, 0.0)
     return pa.array(list(values), kind)
 
 
