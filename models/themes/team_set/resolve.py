@@ -32,12 +32,76 @@ import json
 import os
 import sys
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 LABELS_PATH = Path(__file__).with_name("labels.jsonl")
 SHA1_CHARS = 12
+
+
+THEME_IDS = frozenset(
+    {
+        "small_cap_rotation",
+        "megacap_concentration",
+        "ai_infrastructure",
+        "ai_adoption",
+        "monetary_easing",
+        "monetary_tightening",
+        "fiscal_policy",
+        "valuation",
+        "earnings",
+        "economic_growth",
+        "inflation",
+        "credit_banking",
+        "regulation",
+        "trade_tariffs",
+        "mergers_acquisitions",
+        "infrastructure_capex",
+        "real_estate",
+        "energy_commodities",
+    }
+)
+SEGMENT_IDS = frozenset(
+    {
+        "MEGA_CAP",
+        "LARGE_CAP",
+        "MID_CAP",
+        "SMALL_CAP",
+        "GROWTH",
+        "VALUE",
+        "DEFENSIVE",
+        "CYCLICAL",
+        "MOMENTUM",
+        "QUALITY",
+        "ENERGY",
+        "MATERIALS",
+        "INDUSTRIALS",
+        "CONSUMER_DISCRETIONARY",
+        "CONSUMER_STAPLES",
+        "HEALTH_CARE",
+        "FINANCIALS",
+        "INFORMATION_TECHNOLOGY",
+        "COMMUNICATION_SERVICES",
+        "UTILITIES",
+        "REAL_ESTATE",
+    }
+)
+
+
+def _label_problem(row: dict[str, Any]) -> str | None:
+    """Describe what is wrong with a label row's own fields, or None when it is well formed."""
+    unknown = [t for t in row.get("themes", []) if t not in THEME_IDS]
+    if unknown:
+        return f"unknown theme id(s) {unknown}"
+    for flow in row.get("rotations", []):
+        if flow.get("to") not in SEGMENT_IDS:
+            return f"rotation 'to' must be a segment id, got {flow.get('to')!r}"
+        if flow.get("from") is not None and flow["from"] not in SEGMENT_IDS:
+            return f"rotation 'from' must be a segment id or null, got {flow['from']!r}"
+    if row.get("split") not in ("dev", "test"):
+        return f"split must be 'dev' or 'test', got {row.get('split')!r}"
+    return None
 
 
 def span_sha1(text: str) -> str:
@@ -48,19 +112,19 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _jsonl_lines(path: str) -> tuple[str, ...]:
     with open(path, encoding="utf-8") as fh:
         return tuple(fh.read().split("\n"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _csv_rows(path: str) -> tuple[dict[str, str], ...]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return tuple(csv.DictReader(fh))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _xml_entries(path: str) -> tuple[ET.Element, ...]:
     root = ET.parse(path).getroot()
     items = [e for e in root.iter() if _local(e.tag) == "item"]
@@ -106,7 +170,14 @@ def load_team_set(
             if not line.strip():
                 continue
             row = json.loads(line)
-            where = f"{Path(labels_path).name}:{line_no} id={row.get('id')} {row.get('source')}#{row.get('record')}.{row.get('field')}"
+            where = (
+                f"{Path(labels_path).name}:{line_no} id={row.get('id')} "
+                f"{row.get('source')}#{row.get('record')}.{row.get('field')}"
+            )
+            problem = _label_problem(row)
+            if problem:
+                errors.append(f"{where}: {problem}")
+                continue
             try:
                 full = field_text(base, row["source"], int(row["record"]), row["field"])
             except (OSError, IndexError, KeyError, TypeError, ValueError, ET.ParseError) as exc:
@@ -119,7 +190,10 @@ def load_team_set(
             text = full[start:end]
             digest = span_sha1(text)
             if digest != row["sha1"]:
-                errors.append(f"{where}: sha1 mismatch (expected {row['sha1']}, got {digest}) for span {text[:60]!r}")
+                errors.append(
+                    f"{where}: sha1 mismatch (expected {row['sha1']}, got {digest}); "
+                    f"the data file differs from the one labeled"
+                )
                 continue
             items.append({**row, "text": text})
     if errors:
