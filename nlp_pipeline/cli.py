@@ -159,6 +159,10 @@ def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
+    if args.rotations:
+        return _rotation_trends(args, out)
+    if not args.ticker:
+        raise PipelineError("trends needs --ticker (or --rotations)")
     with Store(_db(args), read_only=True) as store:
         frame = store.theme_trends(args.ticker, args.theme, args.freq)
     if args.format == "csv":
@@ -173,6 +177,24 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
         _table(frame, out, f"no stories mention {args.ticker.upper()}")
+    return 0
+
+
+def _rotation_trends(args: argparse.Namespace, out: TextIO) -> int:
+    with Store(_db(args), read_only=True) as store:
+        frame = store.rotation_flows(args.freq)
+    if args.format == "csv":
+        frame.to_csv(out, index=False)
+    elif args.format == "json":
+        frame["period"] = frame["period"].astype(str)
+        print(frame.to_json(orient="records", indent=1), file=out)
+    else:
+        print(
+            f"Rotation flows by {FREQUENCIES[args.freq.upper()]} (stories; from None: the side "
+            "left is not named; tone -1..1):",
+            file=out,
+        )
+        _table(frame, out, "no rotation flows stored")
     return 0
 
 
@@ -219,6 +241,74 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
     with Store(_db(args), read_only=True) as store:
         frame = store.feed_status()
     _table(frame, out, "no feed has been polled yet")
+    return 0
+
+
+def cmd_train_themes(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.nlp.analyzer import default_models_dir
+    from nlp_pipeline.train.themes import ThemeTrainingConfig, train
+
+    config = ThemeTrainingConfig(
+        models_dir=Path(args.models) if args.models else default_models_dir(),
+        encoder_dir=Path(args.encoder) if args.encoder else None,
+        out_dir=Path(args.out) if args.out else None,
+        data_dir=Path(args.data) if args.data else None,
+    )
+    report = train(config, log=lambda message: print(message, file=sys.stderr))
+    print(json.dumps(report, indent=1), file=out)
+    return 0
+
+
+def cmd_eval_themes(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.evaluation.themes import evaluate
+
+    report = evaluate(
+        args.dataset,
+        args.split,
+        themes_paths=[Path(p) for p in args.themes or []],
+        data_dir=Path(args.data) if args.data else None,
+    )
+    print(json.dumps(report, indent=1), file=out)
+    return 0
+
+
+def cmd_themes(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.nlp.analyzer import default_models_dir
+    from nlp_pipeline.nlp.themes import theme_catalog
+
+    catalog = theme_catalog(default_models_dir(), [Path(p) for p in args.themes or []])
+    if args.action == "list":
+        frame = pd.DataFrame(
+            [
+                {
+                    "id": t["id"],
+                    "source": t["source"],
+                    "examples": len(t["examples"]),  # type: ignore[arg-type]
+                    "name": t["name"],
+                }
+                for t in catalog
+            ]
+        )
+        _table(frame, out)
+        return 0
+    if not args.id:
+        raise PipelineError("themes explain needs a theme id (see `nlp-pipeline themes list`)")
+    theme = next((t for t in catalog if t["id"] == args.id), None)
+    if theme is None:
+        raise PipelineError(f"unknown theme {args.id!r} (see `nlp-pipeline themes list`)")
+    print(f"{theme['id']} ({theme['source']}): {theme['name']}", file=out)
+    print(f"  {theme['definition']}", file=out)
+    print("Examples:", file=out)
+    for example in theme["examples"]:  # type: ignore[attr-defined]
+        print(f"  - {example}", file=out)
+    for counter in theme["counter_examples"]:  # type: ignore[attr-defined]
+        print(f"  not this theme ({', '.join(counter['themes'])}): {counter['text']}", file=out)
+    db = _db(args)
+    if db.exists():
+        with Store(db, read_only=True) as store:
+            frame = store.theme_evidence(args.id, args.limit)
+        print(f"Stored sentences that scored highest for it ({db}):", file=out)
+        _table(frame, out, "(none stored)")
     return 0
 
 
@@ -279,7 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tag)
 
     p = sub.add_parser("trends", parents=[common], help="themes around a ticker over time")
-    p.add_argument("--ticker", required=True, help="ticker or other entity id (FIX, RUT, OBBBA)")
+    p.add_argument("--ticker", help="ticker or other entity id (FIX, RUT, OBBBA)")
+    p.add_argument(
+        "--rotations", action="store_true", help="which way money rotates: flows per period"
+    )
     p.add_argument("--theme", help="only this theme id")
     p.add_argument(
         "--freq",
@@ -289,6 +382,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", default="table", choices=["table", "csv", "json"])
     p.set_defaults(func=cmd_trends)
+
+    p = sub.add_parser("train", help="train a model from the shared data (needs ../shared/data)")
+    train_sub = p.add_subparsers(dest="model", required=True)
+    q = train_sub.add_parser(
+        "themes", help="fit the theme head on the encoder in models/sentiment (seconds to minutes)"
+    )
+    q.add_argument("--encoder", help="encoder folder (default: MODELS/sentiment)")
+    q.add_argument("--models", help="models folder (default: $NLP_PIPELINE_MODELS or models/)")
+    q.add_argument("--out", help="where the head goes (default: MODELS/themes)")
+    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+    q.set_defaults(func=cmd_train_themes)
+
+    p = sub.add_parser("eval", help="evaluate a model on labeled data; prints JSON")
+    eval_sub = p.add_subparsers(dest="model", required=True)
+    q = eval_sub.add_parser("themes", parents=[common], help="themes and rotation flows")
+    q.add_argument("--dataset", required=True, choices=["team", "tfn-topics"])
+    q.add_argument("--split", default="test", choices=["dev", "test"], help="team split")
+    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+    q.set_defaults(func=cmd_eval_themes)
+
+    p = sub.add_parser("themes", parents=[common], help="list themes, or explain one")
+    p.add_argument("action", choices=["list", "explain"])
+    p.add_argument("id", nargs="?", help="theme id (explain)")
+    p.add_argument("--limit", type=int, default=5, help="stored sentences to show (explain)")
+    p.set_defaults(func=cmd_themes)
 
     p = sub.add_parser("export", parents=[common], help="write the tagged article dataset")
     p.add_argument("--format", required=True, choices=list(EXPORT_FORMATS))

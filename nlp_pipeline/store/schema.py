@@ -110,6 +110,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX entities_by_id ON article_entities (entity_id);
         """,
     ),
+    (
+        20,
+        """
+        -- Rotation flows per article: money leaving `source_segment` (NULL: not named) for
+        -- `target_segment`; evidence = sentence indices, sentiment = their mean tone.
+        CREATE TABLE article_rotations (
+            article_id      VARCHAR NOT NULL,
+            source_segment  VARCHAR,
+            target_segment  VARCHAR NOT NULL,
+            score           DOUBLE NOT NULL,
+            sentiment       DOUBLE NOT NULL,
+            evidence        INTEGER[] NOT NULL,
+            model_versions  VARCHAR NOT NULL
+        );
+        CREATE INDEX rotations_by_article ON article_rotations (article_id);
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -136,7 +136,13 @@ class Store:
         """Replace an article's analysis with this one, all rows in one transaction."""
         s = result.sentiment
         with self.transaction() as con:
-            for table in ("analyses", "sentences", "article_entities", "article_themes"):
+            for table in (
+                "analyses",
+                "sentences",
+                "article_entities",
+                "article_themes",
+                "article_rotations",
+            ):
                 con.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
             con.execute(
                 "INSERT INTO analyses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -199,6 +205,23 @@ class Store:
                     [
                         [article_id, t.id, t.score, t.sentiment, t.evidence, version_key]
                         for t in result.themes
+                    ],
+                )
+            rotations = getattr(result, "rotations", None) or []
+            if rotations:
+                con.executemany(
+                    "INSERT INTO article_rotations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        [
+                            article_id,
+                            r.source,
+                            r.target,
+                            r.score,
+                            r.sentiment,
+                            r.evidence,
+                            version_key,
+                        ]
+                        for r in rotations
                     ],
                 )
 
@@ -364,6 +387,41 @@ class Store:
                 WHERE true {theme_filter}
                 GROUP BY m.period, th.theme_id ORDER BY m.period, stories DESC, theme""",
             params,
+        )
+
+    def rotation_flows(
+        self, freq: str = "W", start: datetime | None = None, end: datetime | None = None
+    ) -> pd.DataFrame:
+        """Which way money is rotating, per period: for each (from, to) pair of segments, the
+        stories (near-duplicate copies count once) with that flow, their mean score and tone.
+        `from` is None where the side left was not named. `start` inclusive, `end` exclusive."""
+        unit = FREQUENCIES.get(freq.upper())
+        if unit is None:
+            raise StoreError(f"unknown frequency {freq!r}; use one of {', '.join(FREQUENCIES)}")
+        return self.query(
+            f"""SELECT date_trunc('{unit}', {_WHEN})::DATE AS period,
+                       r.source_segment AS "from", r.target_segment AS "to",
+                       count(DISTINCT a.cluster_id) AS stories,
+                       round(avg(r.score), 3) AS score,
+                       round(avg(r.sentiment), 3) AS sentiment
+                FROM article_rotations r JOIN articles a USING (article_id)
+                WHERE (?::TIMESTAMPTZ IS NULL OR {_WHEN} >= ?)
+                  AND (?::TIMESTAMPTZ IS NULL OR {_WHEN} < ?)
+                GROUP BY ALL ORDER BY period, stories DESC, "from" NULLS LAST, "to" """,
+            [start, start, end, end],
+        )
+
+    def theme_evidence(self, theme_id: str, limit: int = 5) -> pd.DataFrame:
+        """The stored evidence sentences of the articles that scored highest for a theme."""
+        return self.query(
+            """SELECT th.score, s.sentiment_score AS sentiment, s.text, a.title, a.url
+               FROM article_themes th
+               JOIN sentences s ON s.article_id = th.article_id
+                    AND list_contains(th.evidence, s.sentence_index)
+               JOIN articles a ON a.article_id = th.article_id
+               WHERE th.theme_id = ?
+               ORDER BY th.score DESC, a.article_id, s.sentence_index LIMIT ?""",
+            [theme_id, limit],
         )
 
     def feed_status(self) -> pd.DataFrame:
