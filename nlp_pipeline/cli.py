@@ -19,6 +19,9 @@ from nlp_pipeline.records import FeedReport
 from nlp_pipeline.store import Store
 from nlp_pipeline.store.store import EXPORT_FORMATS, FREQUENCIES
 
+# Mirrors nlp_pipeline.evaluation.sentiment.DATASETS without importing it at start-up.
+SENTIMENT_DATASETS = ("fpb", "fpb-allagree", "fpb-dev", "tfns", "semeval", "fiqa")
+
 
 def _table(frame: pd.DataFrame, out: TextIO, empty: str = "(nothing yet)") -> None:
     if frame.empty:
@@ -244,6 +247,23 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.train.sentiment import SentimentTrainingConfig, train
+
+    config = SentimentTrainingConfig(
+        work_dir=Path(args.work_dir),
+        out_dir=Path(args.out),
+        distill=args.distill,
+        teacher_base=Path(args.teacher) if args.teacher else None,
+        seed=args.seed,
+        threads=args.threads,
+        data_dir=Path(args.data) if args.data else None,
+    )
+    report = train(config, log=lambda line: print(line, file=out, flush=True))
+    print(json.dumps(report, indent=1), file=out)
+    return 0
+
+
 def cmd_train_themes(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline.nlp.analyzer import default_models_dir
     from nlp_pipeline.train.themes import ThemeTrainingConfig, train
@@ -257,6 +277,44 @@ def cmd_train_themes(args: argparse.Namespace, out: TextIO) -> int:
     report = train(config, log=lambda message: print(message, file=sys.stderr))
     print(json.dumps(report, indent=1), file=out)
     return 0
+
+
+def cmd_eval_sentiment(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.evaluation.sentiment import evaluate
+    from nlp_pipeline.nlp import default_models_dir
+
+    model_dir = Path(args.model) if args.model else default_models_dir() / "sentiment"
+    data_dir = Path(args.data) if args.data else None
+    report = evaluate(model_dir, args.dataset, data_dir, threads=args.threads)
+    code = 0
+    if args.floors:
+        failures = check_floors(report, Path(args.floors))
+        report["floors"] = {"file": args.floors, "failed": failures}
+        code = 1 if failures else 0
+    print(json.dumps(report, indent=1), file=out)
+    for failure in report.get("floors", {}).get("failed", []):
+        print(f"nlp-pipeline eval: below the pinned floor: {failure}", file=sys.stderr)
+    return code
+
+
+def check_floors(report: dict[str, Any], path: Path) -> list[str]:
+    """The metrics of `report` below the floors pinned for its dataset in `path` (JSON)."""
+    try:
+        floors = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"cannot read floors file {path}: {exc}") from None
+    pinned = floors.get(report["dataset"])
+    if not isinstance(pinned, dict):
+        raise PipelineError(f"{path}: no floors for dataset {report['dataset']!r}")
+    failures = []
+    for metric, floor in pinned.items():
+        value = report.get(metric)
+        if not isinstance(value, int | float):
+            raise PipelineError(f"{path}: {report['dataset']}.{metric} is not a reported metric")
+        # 'ece' is an error: its pinned number is a ceiling.
+        if (value > floor) if metric.startswith("ece") else (value < floor):
+            failures.append(f"{report['dataset']} {metric} = {value} (pinned {floor})")
+    return failures
 
 
 def cmd_eval_themes(args: argparse.Namespace, out: TextIO) -> int:
@@ -383,25 +441,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="table", choices=["table", "csv", "json"])
     p.set_defaults(func=cmd_trends)
 
-    p = sub.add_parser("train", help="train a model from the shared data (needs ../shared/data)")
-    train_sub = p.add_subparsers(dest="model", required=True)
-    q = train_sub.add_parser(
-        "themes", help="fit the theme head on the encoder in models/sentiment (seconds to minutes)"
-    )
-    q.add_argument("--encoder", help="encoder folder (default: MODELS/sentiment)")
-    q.add_argument("--models", help="models folder (default: $NLP_PIPELINE_MODELS or models/)")
-    q.add_argument("--out", help="where the head goes (default: MODELS/themes)")
-    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
-    q.set_defaults(func=cmd_train_themes)
-
-    p = sub.add_parser("eval", help="evaluate a model on labeled data; prints JSON")
-    eval_sub = p.add_subparsers(dest="model", required=True)
-    q = eval_sub.add_parser("themes", parents=[common], help="themes and rotation flows")
-    q.add_argument("--dataset", required=True, choices=["team", "tfn-topics"])
-    q.add_argument("--split", default="test", choices=["dev", "test"], help="team split")
-    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
-    q.set_defaults(func=cmd_eval_themes)
-
     p = sub.add_parser("themes", parents=[common], help="list themes, or explain one")
     p.add_argument("action", choices=["list", "explain"])
     p.add_argument("id", nargs="?", help="theme id (explain)")
@@ -417,6 +456,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sql")
     p.add_argument("--format", default="table", choices=["table", "csv", "json"])
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("train", help="train a model from ../shared/data (needs the train extra)")
+    train_sub = p.add_subparsers(dest="model", required=True)
+    t = train_sub.add_parser(
+        "sentiment",
+        help="reproduce models/sentiment (MiniLM-L6 on FPB + TFNS, ONNX int8)",
+        description="Fine-tunes all-MiniLM-L6-v2 on the FPB train split and TFNS train, picks "
+        "the epoch by FPB dev, calibrates a temperature on FPB dev and exports ONNX int8. Steps "
+        "checkpoint under --work-dir, so a rerun resumes. Example: nlp-pipeline train sentiment "
+        "--out models/sentiment",
+    )
+    t.add_argument("--out", default="models/sentiment", help="output model folder")
+    t.add_argument("--work-dir", default="build/train-sentiment", help="checkpoints and logs")
+    t.add_argument("--distill", action="store_true", help="train an mpnet teacher and distill")
+    t.add_argument("--teacher", metavar="DIR", help="all-mpnet-base-v2 folder (with --distill)")
+    t.add_argument("--seed", type=int, default=13)
+    t.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    t.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")
+    t.set_defaults(func=cmd_train_sentiment)
+    q = train_sub.add_parser(
+        "themes", help="fit the theme head on the encoder in models/sentiment (seconds to minutes)"
+    )
+    q.add_argument("--encoder", help="encoder folder (default: MODELS/sentiment)")
+    q.add_argument("--models", help="models folder (default: $NLP_PIPELINE_MODELS or models/)")
+    q.add_argument("--out", help="where the head goes (default: MODELS/themes)")
+    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+    q.set_defaults(func=cmd_train_themes)
+
+    p = sub.add_parser("eval", help="evaluate a model on a labeled dataset; JSON out")
+    eval_sub = p.add_subparsers(dest="model", required=True)
+    e = eval_sub.add_parser(
+        "sentiment",
+        help="accuracy, macro-F1, per-class scores, confusion, ECE (or sign accuracy, Pearson)",
+        description="Example: nlp-pipeline eval sentiment --dataset fpb-allagree",
+    )
+    e.add_argument("--dataset", required=True, choices=SENTIMENT_DATASETS)
+    e.add_argument("--model", metavar="DIR", help="model folder (default: models/sentiment)")
+    e.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")
+    e.add_argument("--threads", type=int, help="ONNX Runtime threads (default: all cores)")
+    e.add_argument(
+        "--floors",
+        metavar="JSON",
+        help="exit 1 when a metric is below its floor pinned in this file (quality gate)",
+    )
+    e.set_defaults(func=cmd_eval_sentiment)
+    q = eval_sub.add_parser("themes", parents=[common], help="themes and rotation flows")
+    q.add_argument("--dataset", required=True, choices=["team", "tfn-topics"])
+    q.add_argument("--split", default="test", choices=["dev", "test"], help="team split")
+    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+    q.set_defaults(func=cmd_eval_themes)
 
     p = sub.add_parser("feeds", parents=[common], help="list configured feeds or their status")
     p.add_argument("action", choices=["list", "status"])

@@ -57,7 +57,9 @@ def shared_data_dir() -> Path:
 
 def _require(path: Path) -> Path:
     if not path.exists():
-        raise DatasetError(f"{path} not found (set {SHARED_DATA_ENV_VAR} to the shared data folder)")
+        raise DatasetError(
+            f"{path} not found (set {SHARED_DATA_ENV_VAR} to the shared data folder)"
+        )
     return path
 
 

@@ -120,6 +120,20 @@ class ThemeAnalysis:
 
 
 @dataclass
+class RotationFlow:
+    """Money moving from one market segment to another, aggregated over one text.
+
+    `source` is None where the side money leaves is not named.
+    """
+
+    source: str | None
+    target: str
+    score: float
+    sentiment: float
+    evidence: list[int]
+
+
+@dataclass
 class AnalysisResult:
     """Everything the NLP stage says about one text (DESIGN.md section 3.1)."""
 
@@ -128,6 +142,7 @@ class AnalysisResult:
     themes: list[ThemeAnalysis]
     sentences: list[SentenceAnalysis]
     model_versions: dict[str, str]
+    rotations: list[RotationFlow] = field(default_factory=list)
 
 
 @dataclass

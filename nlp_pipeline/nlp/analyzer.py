@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,17 @@ from spacy.tokens import Doc, Span
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp import entities as _entities  # noqa: F401  (registers the component)
 from nlp_pipeline.nlp.contract import to_contract
+from nlp_pipeline.nlp.encoder import SentenceEncoder
 from nlp_pipeline.nlp.entities import FinancialEntityRecognizer
-from nlp_pipeline.nlp.sentiment import LexiconSentimentModel, SentimentModel
-from nlp_pipeline.nlp.themes import KeywordThemeClassifier, ThemeClassifier, load_taxonomy
+from nlp_pipeline.nlp.registry import create, load_pipeline_config
+from nlp_pipeline.nlp.rotations import Flow, RotationExtractor
+from nlp_pipeline.nlp.sentiment import SentimentModel, article_sentiment
+from nlp_pipeline.nlp.themes import ThemeClassifier
 from nlp_pipeline.records import (
     AnalysisResult,
     EntityAnalysis,
     Mention,
+    RotationFlow,
     SentenceAnalysis,
     Sentiment,
     ThemeAnalysis,
@@ -30,7 +35,7 @@ from nlp_pipeline.records import (
 
 MODELS_ENV_VAR = "NLP_PIPELINE_MODELS"
 MAX_TEXT_CHARS = 200_000  # longer inputs are analyzed up to here; the rest is not news text
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 
 
 def default_models_dir() -> Path:
@@ -75,19 +80,39 @@ def _trimmed(span: Span) -> Span:
     return span.doc[start:end]
 
 
-def _mean_sentiment(parts: Sequence[Sentiment]) -> Sentiment:
-    if not parts:
-        return Sentiment.neutral_default()
-    n = len(parts)
-    return Sentiment.from_probs(
-        round(sum(p.positive for p in parts) / n, 4),
-        round(sum(p.neutral for p in parts) / n, 4),
-        round(sum(p.negative for p in parts) / n, 4),
-    )
+def _aggregate_rotations(
+    flows: Sequence[Sequence[Flow]], sentences: Sequence[SentenceAnalysis]
+) -> list[RotationFlow]:
+    """One flow per (from, to) pair: noisy-OR score, mean tone and indices of its sentences."""
+    evidence: dict[tuple[str | None, str], list[tuple[int, float]]] = {}
+    for index, sentence_flows in enumerate(flows):
+        for source, target, confidence in sentence_flows:
+            evidence.setdefault((source, target), []).append((index, confidence))
+    out = []
+    for (source, target), hits in evidence.items():
+        miss = 1.0
+        for _, confidence in hits:
+            miss *= 1.0 - confidence
+        indices = sorted({i for i, _ in hits})
+        tone = [sentences[i].sentiment.score for i in indices]
+        out.append(
+            RotationFlow(
+                source=source,
+                target=target,
+                score=round(1.0 - miss, 4),
+                sentiment=round(sum(tone) / len(tone), 4),
+                evidence=indices,
+            )
+        )
+    out.sort(key=lambda r: (-r.score, r.source or "", r.target))
+    return out
 
 
 class Analyzer:
-    """Sentences, linked entities, sentiment and themes for any text.
+    """Sentences, linked entities, sentiment, themes and rotation flows for any text.
+
+    Documents go through spaCy in batches; the sentences of a whole batch go through one
+    encoder call (deduplicated, cached, bucketed by length), whose output every head reads.
 
     >>> analyzer = Analyzer()
     >>> analyzer.tag("Comfort Systems USA (NYSE: FIX) raised its guidance.")["entities"][0]["id"]
@@ -98,29 +123,36 @@ class Analyzer:
         self,
         models_dir: Path | None = None,
         themes_paths: Sequence[Path] = (),
-        sentiment_model: SentimentModel | None = None,
-        theme_classifier: ThemeClassifier | None = None,
+        pipeline_config: Path | None = None,
+        encoder_threads: int | None = None,
     ) -> None:
         self.models_dir = models_dir or default_models_dir()
         self.nlp = build_spacy_pipeline(self.models_dir)
         recognizer = self.nlp.get_pipe("financial_entities")
         assert isinstance(recognizer, FinancialEntityRecognizer)
         self.recognizer = recognizer
-        self.sentiment = sentiment_model or LexiconSentimentModel(
-            self.models_dir / "sentiment" / "lexicon.yaml"
+        config = load_pipeline_config(pipeline_config or self.models_dir / "pipeline.yaml")
+        if encoder_threads:
+            config["encoder"]["threads"] = encoder_threads
+        self.encoder: SentenceEncoder = create(
+            "encoder", config["encoder"]["factory"], self.models_dir, config["encoder"]
         )
-        if theme_classifier is None:
-            themes, digest = load_taxonomy(
-                [self.models_dir / "themes" / "taxonomy.yaml", *themes_paths]
-            )
-            theme_classifier = KeywordThemeClassifier(themes, digest)
-        self.themes = theme_classifier
+        shared = {"encoder": self.encoder, "extra_taxonomies": [str(p) for p in themes_paths]}
+
+        def component(kind: str) -> Any:
+            return create(kind, config[kind]["factory"], self.models_dir, config[kind] | shared)
+
+        self.sentiment: SentimentModel = component("sentiment")
+        self.themes: ThemeClassifier = component("themes")
+        self.rotations: RotationExtractor = component("rotations")
         self.model_versions: dict[str, str] = {
             "analyzer": ANALYZER_VERSION,
             "spacy": f"blank-en+sentencizer/{spacy_about.__version__}",
             "entities": recognizer.version,
+            "encoder": self.encoder.version,
             "sentiment": self.sentiment.version,
             "themes": self.themes.version,
+            "rotations": self.rotations.version,
         }
 
     @property
@@ -132,20 +164,43 @@ class Analyzer:
         return next(self.analyze_many([text]))
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[AnalysisResult]:
+        """Results in input order; `batch_size` documents share one encoder call."""
         cleaned = (t[:MAX_TEXT_CHARS] if isinstance(t, str) else "" for t in texts)
-        for doc in self.nlp.pipe(cleaned, batch_size=batch_size):
-            yield self._analyze_doc(doc)
+        docs = self.nlp.pipe(cleaned, batch_size=batch_size)
+        while batch := list(islice(docs, batch_size)):
+            yield from self._analyze_batch(batch)
 
     def tag(self, text: str) -> dict[str, Any]:
         """The `nlp-pipeline tag` JSON for one text (DESIGN.md 3.1)."""
         return to_contract(self.analyze(text))
 
-    def _analyze_doc(self, doc: Doc) -> AnalysisResult:
-        sents = [_trimmed(s) for s in doc.sents if s.text.strip()] if len(doc) else []
-        sentiments = self.sentiment.predict(
-            [[t.lower_ for t in s if not t.is_space] for s in sents]
-        )
-        theme_scores = self.themes.predict([s.text for s in sents])
+    def _analyze_batch(self, docs: Sequence[Doc]) -> list[AnalysisResult]:
+        spans = [
+            [_trimmed(s) for s in doc.sents if s.text.strip()] if len(doc) else [] for doc in docs
+        ]
+        texts = [s.text for doc_spans in spans for s in doc_spans]
+        encoded = self.encoder.encode(texts)
+        sentiments = self.sentiment.predict(texts, encoded)
+        theme_scores = self.themes.predict(texts, encoded)
+        flows = self.rotations.extract(texts, encoded)
+        results = []
+        offset = 0
+        for doc, doc_spans in zip(docs, spans, strict=True):
+            part = slice(offset, offset + len(doc_spans))
+            offset += len(doc_spans)
+            results.append(
+                self._analyze_doc(doc, doc_spans, sentiments[part], theme_scores[part], flows[part])
+            )
+        return results
+
+    def _analyze_doc(
+        self,
+        doc: Doc,
+        sents: Sequence[Span],
+        sentiments: Sequence[Sentiment],
+        theme_scores: Sequence[dict[str, float]],
+        flows: Sequence[Sequence[Flow]],
+    ) -> AnalysisResult:
         sentences = [
             SentenceAnalysis(
                 index=i,
@@ -161,11 +216,12 @@ class Analyzer:
         ]
         mentions = self.recognizer.mentions(doc)
         return AnalysisResult(
-            sentiment=_mean_sentiment(sentiments),
+            sentiment=article_sentiment(sentiments),
             entities=self._aggregate_entities(mentions, sentences),
             themes=self._aggregate_themes(theme_scores, sentences),
             sentences=sentences,
             model_versions=dict(self.model_versions),
+            rotations=_aggregate_rotations(flows, sentences),
         )
 
     def _aggregate_entities(

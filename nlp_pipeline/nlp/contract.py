@@ -42,6 +42,16 @@ def to_contract(result: AnalysisResult) -> dict[str, Any]:
             {"id": t.id, "score": t.score, "sentiment": t.sentiment, "evidence": list(t.evidence)}
             for t in result.themes
         ],
+        "rotations": [
+            {
+                "from": r.source,
+                "to": r.target,
+                "score": r.score,
+                "sentiment": r.sentiment,
+                "evidence": list(r.evidence),
+            }
+            for r in result.rotations
+        ],
         "sentences": [
             {
                 "start": s.start,

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.nlp.registry import register
 
 DEFAULT_CACHE_SIZE = 100_000  # sentences; about 1.6 KB each with a 384-d embedding
 DEFAULT_BATCH_SIZE = 32
@@ -142,3 +143,14 @@ class SentenceEncoder:
             logits[rows] = out_logits
             embeddings[rows] = out_embeddings
         return logits, embeddings
+
+
+@register("encoder", "onnx_encoder")
+def _onnx_encoder(models_dir: Path, options: Mapping[str, Any]) -> SentenceEncoder:
+    threads = options.get("threads")
+    return SentenceEncoder(
+        models_dir / str(options.get("path", "sentiment")),
+        threads=int(threads) if threads else None,
+        cache_size=int(options.get("cache_size", DEFAULT_CACHE_SIZE)),
+        batch_size=int(options.get("batch_size", DEFAULT_BATCH_SIZE)),
+    )

@@ -15,11 +15,17 @@ from `None`. Rules over the text only: no model is needed, so the embedding pass
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
+from typing import Any, Protocol
 
 from nlp_pipeline.nlp.encoder import EncodedSentences
+from nlp_pipeline.nlp.registry import register
+
+# (segment left or None, segment entered, confidence in [0, 1])
+Flow = tuple[str | None, str, float]
 
 VERSION = "patterns-1"
 SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
@@ -416,7 +422,7 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
             before.side = after.side
 
 
-def sentence_flows(sentence: str) -> list[tuple[str | None, str, float]]:
+def sentence_flows(sentence: str) -> list[Flow]:
     if not _MOVES.search(sentence):
         return []
     mentions = segment_mentions(sentence)
@@ -425,7 +431,7 @@ def sentence_flows(sentence: str) -> list[tuple[str | None, str, float]]:
     assign_sides(sentence, mentions)
     entered = list(dict.fromkeys(m.segment for m in mentions if m.side == ENTER))
     left = list(dict.fromkeys(m.segment for m in mentions if m.side == LEAVE))
-    flows: list[tuple[str | None, str, float]] = []
+    flows: list[Flow] = []
     for target in entered:
         sources = [s for s in left if s != target]
         if sources:
@@ -442,5 +448,30 @@ class PatternRotationExtractor:
 
     def extract(
         self, sentences: Sequence[str], encoded: EncodedSentences | None = None
-    ) -> list[list[tuple[str | None, str, float]]]:
+    ) -> list[list[Flow]]:
         return [sentence_flows(sentence) for sentence in sentences]
+
+
+class RotationExtractor(Protocol):
+    version: str
+
+    def extract(self, sentences: Sequence[str], encoded: EncodedSentences) -> list[list[Flow]]:
+        """For each sentence, the flows it describes."""
+        ...
+
+
+class NoRotations:
+    version = "none"
+
+    def extract(self, sentences: Sequence[str], encoded: EncodedSentences) -> list[list[Flow]]:
+        return [[] for _ in sentences]
+
+
+@register("rotations", "no_rotations")
+def _no_rotations(models_dir: Path, options: Mapping[str, Any]) -> NoRotations:
+    return NoRotations()
+
+
+@register("rotations", "pattern_rotations")
+def _pattern_rotations(models_dir: Path, options: Mapping[str, Any]) -> PatternRotationExtractor:
+    return PatternRotationExtractor()

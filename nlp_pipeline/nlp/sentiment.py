@@ -1,88 +1,89 @@
-"""Sentence sentiment.
+"""Sentence, entity and article sentiment from the shared encoder's logits.
 
-`SentimentModel` is the interface the analyzer uses; `LexiconSentimentModel` is the rule-based
-stand-in (a weighted financial lexicon with negation) until the trained ONNX model lands.
+The model (`models/sentiment/`, see its card) is a 3-class sentence classifier distilled from a
+fine-tuned all-mpnet-base-v2 into all-MiniLM-L6-v2 and shipped as ONNX int8. Its logits come out
+of the same encoder pass the theme head reads; this head turns them into calibrated
+probabilities (one temperature fitted on FPB dev).
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-import yaml
+import numpy as np
 
 from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.nlp.encoder import EncodedSentences
+from nlp_pipeline.nlp.registry import register
 from nlp_pipeline.records import Sentiment
 
-MAX_PHRASE = 4
-NEGATION_WINDOW = 3
+PROBABILITY_DECIMALS = 4
 
 
 class SentimentModel(Protocol):
-    """Scores batches of sentences, given as lists of lowercase tokens."""
+    """Scores sentences from the encoder's output."""
 
     version: str
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[Sentiment]: ...
+    def predict(self, sentences: Sequence[str], encoded: EncodedSentences) -> list[Sentiment]: ...
 
 
-class LexiconSentimentModel:
-    """Stand-in: lexicon hits, flipped by a nearby negator, turned into probabilities."""
+def probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    exps = np.exp(scaled)
+    return np.asarray(exps / exps.sum(axis=1, keepdims=True))
 
-    def __init__(self, path: Path) -> None:
-        try:
-            raw = path.read_bytes()
-            data = yaml.safe_load(raw)
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot load sentiment lexicon {path}: {exc}") from None
-        self.version = f"lexicon-1+{hashlib.sha1(raw).hexdigest()[:8]}"
-        self._weights: dict[tuple[str, ...], float] = {}
-        for polarity, sign in (("positive", 1.0), ("negative", -1.0)):
-            section = data.get(polarity, {}) or {}
-            for word in section.get("words", []) or []:
-                self._weights[tuple(str(word).lower().split())] = sign
-            for phrase, weight in (section.get("phrases", {}) or {}).items():
-                self._weights[tuple(str(phrase).lower().split())] = sign * float(weight)
-        for phrase in (data.get("neutral", {}) or {}).get("phrases", []) or []:
-            self._weights[tuple(str(phrase).lower().split())] = 0.0
-        self._negators = {tuple(str(n).lower().split()) for n in data.get("negators", []) or []}
 
-    def polarity(self, tokens: Sequence[str]) -> tuple[float, float]:
-        """(positive evidence, negative evidence) of one tokenized sentence."""
-        pos = neg = 0.0
-        negated_until = -1
-        i = 0
-        while i < len(tokens):
-            for size in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
-                gram = tuple(tokens[i : i + size])
-                if gram in self._negators:
-                    negated_until = i + size + NEGATION_WINDOW
-                    i += size
-                    break
-                weight = self._weights.get(gram)
-                if weight is not None:
-                    if i < negated_until:
-                        weight = -weight
-                    pos += max(weight, 0.0)
-                    neg += max(-weight, 0.0)
-                    i += size
-                    break
-            else:
-                i += 1
-        return pos, neg
+class LogitSentimentHead:
+    """Calibrated probabilities from the encoder's sentiment logits."""
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[Sentiment]:
-        out = []
-        for tokens in sentences:
-            pos, neg = self.polarity(tokens)
-            # Softmax over evidence, with a neutral prior that two hits outweigh.
-            logits = (1.2 * pos, 1.0, 1.2 * neg)
-            top = max(logits)
-            exps = [math.exp(v - top) for v in logits]
-            total = sum(exps)
-            p_pos, p_neu, p_neg = (round(e / total, 4) for e in exps)
-            out.append(Sentiment.from_probs(p_pos, p_neu, p_neg))
-        return out
+    def __init__(self, labels: Sequence[str], temperature: float, version: str) -> None:
+        if sorted(labels) != ["negative", "neutral", "positive"]:
+            raise ConfigError(f"sentiment labels must be negative/neutral/positive, got {labels}")
+        if not temperature > 0:
+            raise ConfigError(f"sentiment temperature must be positive, got {temperature}")
+        self._columns = [list(labels).index(k) for k in ("positive", "neutral", "negative")]
+        self.temperature = float(temperature)
+        self.version = version
+
+    def predict(self, sentences: Sequence[str], encoded: EncodedSentences) -> list[Sentiment]:
+        if len(sentences) != len(encoded):
+            raise ValueError(f"{len(sentences)} sentences but {len(encoded)} encoder rows")
+        probs = probabilities(encoded.logits, self.temperature)[:, self._columns]
+        return [
+            Sentiment.from_probs(*(round(float(p), PROBABILITY_DECIMALS) for p in row))
+            for row in probs
+        ]
+
+
+@register("sentiment", "onnx_sentiment")
+def _onnx_sentiment(models_dir: Path, options: Mapping[str, Any]) -> LogitSentimentHead:
+    encoder = options["encoder"]
+    return LogitSentimentHead(
+        encoder.labels, float(encoder.config.get("temperature", 1.0)), encoder.version
+    )
+
+
+def position_weight(index: int) -> float:
+    """Headline and lead count more: 2 for the first sentence, 1.5, 1.33, ... towards 1."""
+    return 1.0 + 1.0 / (index + 1)
+
+
+def article_sentiment(sentences: Sequence[Sentiment]) -> Sentiment:
+    """Position-weighted mean of the sentence probabilities (headline and lead weighted)."""
+    if not sentences:
+        return Sentiment.neutral_default()
+    weights = [position_weight(i) for i in range(len(sentences))]
+    total = sum(weights)
+
+    def mean(values: Sequence[float]) -> float:
+        return round(sum(w * v for w, v in zip(weights, values, strict=True)) / total, 4)
+
+    return Sentiment.from_probs(
+        mean([s.positive for s in sentences]),
+        mean([s.neutral for s in sentences]),
+        mean([s.negative for s in sentences]),
+    )

@@ -157,9 +157,11 @@ class EmbeddingThemeHead:
         user_themes: Sequence[Theme] = (),
         encoder_dir: Path | None = None,
         taxonomy_digest: str = "",
+        encoder: SentenceEncoder | None = None,
     ) -> None:
         self.head = head
         self.encoder_dir = encoder_dir
+        self.encoder = encoder  # encodes user themes' examples (the analyzer's shared encoder)
         core_by_id = {t.id: t for t in core_themes}
         unknown = [i for i in head.cue_theme_ids if i not in core_by_id]
         if unknown:
@@ -183,8 +185,10 @@ class EmbeddingThemeHead:
         extra_taxonomies: Sequence[Path] = (),
         encoder_dir: Path | None = None,
         check_encoder: bool = True,
+        encoder: SentenceEncoder | None = None,
+        core_path: Path | None = None,
     ) -> EmbeddingThemeHead:
-        core_path = models_dir / "themes" / "taxonomy.yaml"
+        core_path = core_path or models_dir / "themes" / "taxonomy.yaml"
         core, _ = load_taxonomy([core_path])
         _, digest = load_taxonomy([core_path, *extra_taxonomies])
         core_by_id = {t.id: t for t in core}
@@ -193,7 +197,8 @@ class EmbeddingThemeHead:
             themes, _ = load_taxonomy([path])
             user.update({t.id: t for t in themes if core_by_id.get(t.id) != t})
         head = TrainedHead.load(models_dir / "themes")
-        encoder_dir = encoder_dir or models_dir / "sentiment"
+        if encoder_dir is None:
+            encoder_dir = encoder.model_dir if encoder is not None else models_dir / "sentiment"
         trained_on = head.meta.get("encoder", {}).get("sha1")
         onnx = encoder_dir / "model.onnx"
         if check_encoder and trained_on and onnx.is_file() and file_sha1(onnx) != trained_on:
@@ -201,7 +206,7 @@ class EmbeddingThemeHead:
                 f"the theme head in {models_dir / 'themes'} was trained on another encoder than "
                 f"{onnx}; run `nlp-pipeline train themes` to retrain it (seconds)"
             )
-        return cls(head, core, list(user.values()), encoder_dir, digest)
+        return cls(head, core, list(user.values()), encoder_dir, digest, encoder)
 
     def predict(
         self, sentences: Sequence[str], encoded: EncodedSentences
@@ -239,9 +244,11 @@ class EmbeddingThemeHead:
             return
         with_examples = [u for u in self._user if u.theme.examples]
         if with_examples:
-            if self.encoder_dir is None:
-                raise ConfigError("user themes with examples need the sentence encoder")
-            encoder = SentenceEncoder(self.encoder_dir, cache_size=10_000)
+            encoder = self.encoder
+            if encoder is None:
+                if self.encoder_dir is None:
+                    raise ConfigError("user themes with examples need the sentence encoder")
+                encoder = self.encoder = SentenceEncoder(self.encoder_dir, cache_size=10_000)
             background = self.head.background.astype(np.float32)
             for user in with_examples:
                 positives = list(user.theme.examples)

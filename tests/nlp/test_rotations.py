@@ -33,7 +33,10 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
             {(None, "HEALTH_CARE"), (None, "CONSUMER_STAPLES")},
         ),
         ("Rotation into cyclicals picked up after the jobs report.", {(None, "CYCLICAL")}),
-        ("Investors dumped tech shares and bought banks.", {("INFORMATION_TECHNOLOGY", "FINANCIALS")}),
+        (
+            "Investors dumped tech shares and bought banks.",
+            {("INFORMATION_TECHNOLOGY", "FINANCIALS")},
+        ),
         ("The mid-cap value ETF experienced big inflows this month.", {(None, "MID_CAP")}),
         (
             "Money is moving out of AI chip makers and into utilities.",

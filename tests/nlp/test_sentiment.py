@@ -1,18 +1,24 @@
-"""Sentence sentiment (nlp_pipeline/nlp/sentiment.py) via the Analyzer and the lexicon model."""
+"""Sentence and article sentiment (nlp_pipeline/nlp/sentiment.py) through the real analyzer.
+
+The shipped model's accuracy is measured by `nlp-pipeline eval sentiment` and gated in CI; these
+tests check unambiguous cases and the arithmetic of the head and the aggregation.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import numpy as np
 import pytest
 
 from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp import Analyzer
-from nlp_pipeline.nlp.sentiment import LexiconSentimentModel
+from nlp_pipeline.nlp.encoder import EncodedSentences
+from nlp_pipeline.nlp.sentiment import (
+    LogitSentimentHead,
+    article_sentiment,
+    position_weight,
+    probabilities,
+)
 from nlp_pipeline.records import Sentiment
-from tests.conftest import REPO
-
-LEXICON = REPO / "models" / "sentiment" / "lexicon.yaml"
 
 
 def sentence_sentiment(analyzer: Analyzer, text: str) -> Sentiment:
@@ -25,14 +31,13 @@ def sentence_sentiment(analyzer: Analyzer, text: str) -> Sentiment:
     "text",
     [
         "Quarterly profit surged and the company beat estimates, sending shares to a record high.",
-        "The chipmaker raised its guidance after strong demand lifted revenue growth.",
-        "Shares rallied as investors cheered robust earnings and an upgrade from analysts.",
+        "The chipmaker raised its full-year guidance after strong demand lifted revenue.",
+        "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period.",
     ],
 )
 def test_clear_positive(analyzer: Analyzer, text: str) -> None:
     sentiment = sentence_sentiment(analyzer, text)
     assert sentiment.label == "positive"
-    assert sentiment.positive > 0.8
     assert sentiment.score > 0.5
 
 
@@ -41,82 +46,91 @@ def test_clear_positive(analyzer: Analyzer, text: str) -> None:
     [
         "Shares plunged after the retailer missed estimates and warned of weak demand.",
         "The lender cut its guidance as loan losses mounted and defaults rose sharply.",
-        "Stocks tumbled amid recession fears and a broad selloff in bank shares.",
+        "Net loss widened to EUR 4.2 mn and the company announced 300 job cuts.",
     ],
 )
 def test_clear_negative(analyzer: Analyzer, text: str) -> None:
     sentiment = sentence_sentiment(analyzer, text)
     assert sentiment.label == "negative"
-    assert sentiment.negative > 0.8
     assert sentiment.score < -0.5
 
 
-def test_neutral_sentence(analyzer: Analyzer) -> None:
-    sentiment = sentence_sentiment(analyzer, "The company will report on Thursday morning.")
-    assert sentiment.label == "neutral"
-    assert sentiment.positive == pytest.approx(sentiment.negative)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The company will report its results on Thursday morning.",
+        "The annual general meeting will be held in Helsinki on 12 March.",
+    ],
+)
+def test_neutral_statement(analyzer: Analyzer, text: str) -> None:
+    assert sentence_sentiment(analyzer, text).label == "neutral"
 
 
-def test_negation_flips(analyzer: Analyzer) -> None:
-    plain = sentence_sentiment(analyzer, "Shares fell after the report.")
-    negated = sentence_sentiment(analyzer, "Shares did not fall after the report.")
+def test_negation_is_read_in_context(analyzer: Analyzer) -> None:
+    plain = sentence_sentiment(analyzer, "Sales fell sharply in the third quarter.")
+    negated = sentence_sentiment(analyzer, "Sales did not fall in the third quarter.")
     assert plain.label == "negative"
-    assert negated.label != "negative"
-    assert negated.score > 0 > plain.score
+    assert negated.score > plain.score
 
 
-def test_negation_only_reaches_nearby_words(analyzer: Analyzer) -> None:
-    near = sentence_sentiment(analyzer, "Revenue did not decline.")
-    far = sentence_sentiment(
-        analyzer, "Management did not comment on the quarter, but revenue declined."
-    )
-    assert near.label != "negative"
-    assert far.label == "negative"
-
-
-def test_rate_cut_is_not_negative(analyzer: Analyzer) -> None:
-    for text in (
-        "Traders expect a rate cut in December.",
-        "The Federal Reserve cut interest rates on Wednesday.",
-        "Investors welcomed the prospect of rate cuts next year.",
-    ):
-        sentiment = sentence_sentiment(analyzer, text)
-        assert sentiment.label != "negative", text
-        assert sentiment.score >= 0, text
-    # Whereas a guidance cut is bad news.
-    assert sentence_sentiment(analyzer, "The firm cut guidance.").label == "negative"
-
-
-def test_probabilities_sum_to_one(analyzer: Analyzer) -> None:
-    text = (
-        "Profits soared to a record.\nShares slumped on weak demand.\n"
-        "The meeting is on Tuesday.\nShares did not fall."
-    )
+def test_sentence_probabilities_are_distributions(analyzer: Analyzer) -> None:
+    text = "Profits soared to a record.\nShares slumped on weak demand.\nThe meeting is on Tuesday."
     result = analyzer.analyze(text)
-    assert len(result.sentences) == 4
-    labels = [s.sentiment.label for s in result.sentences]
-    assert labels == ["positive", "negative", "neutral", "positive"]
+    assert [s.sentiment.label for s in result.sentences] == ["positive", "negative", "neutral"]
     for sentiment in [result.sentiment, *(s.sentiment for s in result.sentences)]:
         probs = (sentiment.positive, sentiment.neutral, sentiment.negative)
         assert all(0.0 <= p <= 1.0 for p in probs)
         assert sum(probs) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_model_on_tokens_directly() -> None:
-    model = LexiconSentimentModel(LEXICON)
-    assert model.version.startswith("lexicon-1+")
-    pos, neg = model.polarity(["profit", "beat", "estimates"])
-    assert pos > 0 and neg == 0
-    # A phrase outweighs the word inside it.
-    assert model.polarity(["raised", "its", "guidance"]) == (2.0, 0.0)
-    assert model.polarity(["cut", "its", "guidance"]) == (0.0, 2.0)
-    # Neutral phrase neutralizes "cut".
-    assert model.polarity(["they", "cut", "rates"]) == (0.0, 0.0)
-    assert model.polarity(["shares", "did", "not", "fall"]) == (1.0, 0.0)
-    (empty,) = model.predict([[]])
-    assert empty.label == "neutral"
+def test_entity_sentiment_comes_from_its_own_sentences(analyzer: Analyzer) -> None:
+    text = (
+        "Comfort Systems USA (NYSE: FIX) raised its outlook after record orders.\n"
+        "Meanwhile, shares of United Parcel Service (NYSE: UPS) plunged on a profit warning."
+    )
+    entities = {e.id: e for e in analyzer.analyze(text).entities}
+    assert entities["FIX"].sentiment > 0.3
+    assert entities["UPS"].sentiment < -0.3
 
 
-def test_bad_lexicon_path_raises(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="lexicon"):
-        LexiconSentimentModel(tmp_path / "missing.yaml")
+def test_head_applies_temperature_and_label_order() -> None:
+    logits = np.array([[2.0, 0.0, -2.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    encoded = EncodedSentences(logits, np.zeros((2, 4), np.float32))
+    sharp = LogitSentimentHead(["negative", "neutral", "positive"], 1.0, "v")
+    soft = LogitSentimentHead(["negative", "neutral", "positive"], 4.0, "v")
+    (first, uniform) = sharp.predict(["a", "b"], encoded)
+    assert first.label == "negative"
+    assert first.negative == pytest.approx(np.exp(2) / (np.exp(2) + 1 + np.exp(-2)), abs=1e-4)
+    assert uniform.positive == uniform.neutral == uniform.negative == pytest.approx(1 / 3, 1e-3)
+    # A higher temperature flattens the distribution but keeps the ranking.
+    (flat, _) = soft.predict(["a", "b"], encoded)
+    assert flat.label == "negative" and flat.negative < first.negative
+    # The label order comes from the model's config.
+    reordered = LogitSentimentHead(["positive", "neutral", "negative"], 1.0, "v")
+    assert reordered.predict(["a", "b"], encoded)[0].label == "positive"
+
+
+def test_head_rejects_bad_config() -> None:
+    with pytest.raises(ConfigError, match="labels"):
+        LogitSentimentHead(["bearish", "neutral", "bullish"], 1.0, "v")
+    with pytest.raises(ConfigError, match="temperature"):
+        LogitSentimentHead(["negative", "neutral", "positive"], 0.0, "v")
+
+
+def test_probabilities_are_stable_for_large_logits() -> None:
+    probs = probabilities(np.array([[1000.0, 0.0, -1000.0]]))
+    assert probs[0].tolist() == pytest.approx([1.0, 0.0, 0.0])
+
+
+def test_article_sentiment_weights_headline_and_lead() -> None:
+    positive = Sentiment.from_probs(0.9, 0.1, 0.0)
+    negative = Sentiment.from_probs(0.0, 0.1, 0.9)
+    # Same sentences, opposite order: the one in the headline position wins.
+    assert article_sentiment([positive, negative]).label == "positive"
+    assert article_sentiment([negative, positive]).label == "negative"
+    weights = [position_weight(i) for i in range(3)]
+    assert weights == pytest.approx([2.0, 1.5, 4 / 3])
+    mixed = article_sentiment([positive, negative, negative])
+    expected = (2.0 * 0.9) / sum(weights)
+    assert mixed.positive == pytest.approx(expected, abs=1e-4)
+    assert article_sentiment([]).label == "neutral"

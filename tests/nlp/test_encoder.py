@@ -1,0 +1,76 @@
+"""The shared ONNX sentence encoder (nlp_pipeline/nlp/encoder.py) on the shipped model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.nlp import default_models_dir
+from nlp_pipeline.nlp.encoder import SentenceEncoder
+
+MODEL_DIR = default_models_dir() / "sentiment"
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder(MODEL_DIR, threads=1)
+
+
+def test_outputs_logits_and_unit_embeddings(encoder: SentenceEncoder) -> None:
+    out = encoder.encode(["Stocks rose.", "The Fed held rates steady at its June meeting."])
+    assert out.logits.shape == (2, 3)
+    assert out.embeddings.shape == (2, encoder.embedding_dim)
+    assert np.linalg.norm(out.embeddings, axis=1) == pytest.approx([1.0, 1.0], abs=1e-4)
+
+
+def test_batching_and_padding_do_not_change_results(encoder: SentenceEncoder) -> None:
+    short, long = "Shares fell.", " ".join(["Revenue grew strongly in every region"] * 8) + "."
+    fresh = SentenceEncoder(MODEL_DIR, threads=1, batch_size=1)
+    alone = fresh.encode([short]).logits[0]
+    together = encoder.encode([long, short, long]).logits[1]
+    # int8 dynamic quantization scales activations per batch, so padding moves logits a
+    # little; a masking bug would move them by whole units.
+    assert together == pytest.approx(alone, abs=0.05)
+    assert together.argmax() == alone.argmax()
+
+
+def test_repeated_sentences_are_encoded_once(encoder: SentenceEncoder) -> None:
+    before = dict(encoder.stats)
+    text = "Boilerplate: this article was produced by our newsroom."
+    first = encoder.encode([text, text, "A different sentence about bonds."])
+    second = encoder.encode([text])
+    assert encoder.stats["encoded"] - before["encoded"] == 2
+    assert encoder.stats["cached"] - before["cached"] == 2
+    assert np.array_equal(first.logits[0], second.logits[0])
+    assert np.array_equal(first.logits[0], first.logits[1])
+
+
+def test_cache_is_bounded() -> None:
+    small = SentenceEncoder(MODEL_DIR, threads=1, cache_size=2)
+    out = small.encode(["one.", "two.", "three.", "two."])
+    assert len(small._cache) == 2
+    assert np.array_equal(out.logits[1], out.logits[3])
+
+
+def test_empty_input(encoder: SentenceEncoder) -> None:
+    out = encoder.encode([])
+    assert out.logits.shape == (0, 3) and len(out) == 0
+
+
+def test_incomplete_model_folder_is_named(tmp_path: Path) -> None:
+    shutil.copy(MODEL_DIR / "config.json", tmp_path / "config.json")
+    with pytest.raises(ConfigError, match=r"missing .*model\.onnx"):
+        SentenceEncoder(tmp_path)
+
+
+def test_bad_config_is_named(tmp_path: Path) -> None:
+    for name in ("model.onnx", "tokenizer.json"):
+        (tmp_path / name).symlink_to(MODEL_DIR / name)
+    (tmp_path / "config.json").write_text(json.dumps({"version": "x"}))
+    with pytest.raises(ConfigError, match="bad encoder config"):
+        SentenceEncoder(tmp_path)
