@@ -80,6 +80,16 @@ def features(
     return np.hstack([embeddings.astype(np.float32), CUE_SCALE * cue_flags(sentences, patterns)])
 
 
+def apply_exclusive_pairs(
+    scores: dict[str, float], pairs: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """Of two themes that rarely go together (easing vs tightening), keep the more probable."""
+    for first, second in pairs:
+        if first in scores and second in scores:
+            del scores[first if scores[first] < scores[second] else second]
+    return scores
+
+
 def file_sha1(path: Path) -> str:
     digest = hashlib.sha1()
     with path.open("rb") as handle:
@@ -222,6 +232,9 @@ class EmbeddingThemeHead:
         for row, theme_id in self._trained:
             for hit in np.nonzero(probs[:, row] >= head.thresholds[row])[0]:
                 out[int(hit)][theme_id] = round(float(probs[hit, row]), 4)
+        pairs = head.meta.get("exclusive_pairs", [])
+        if pairs:
+            out = [apply_exclusive_pairs(scores, pairs) for scores in out]
         if self._user:
             self._fit_user_themes()
             for user in self._user:

@@ -397,7 +397,7 @@ class Store:
         unit = FREQUENCIES.get(freq.upper())
         if unit is None:
             raise StoreError(f"unknown frequency {freq!r}; use one of {', '.join(FREQUENCIES)}")
-        return self.query(
+        frame = self.query(
             f"""SELECT date_trunc('{unit}', {_WHEN})::DATE AS period,
                        r.source_segment AS "from", r.target_segment AS "to",
                        count(DISTINCT a.cluster_id) AS stories,
@@ -409,6 +409,9 @@ class Store:
                 GROUP BY ALL ORDER BY period, stories DESC, "from" NULLS LAST, "to" """,
             [start, start, end, end],
         )
+        # An unnamed side is None (not NaN) for API users.
+        frame["from"] = frame["from"].astype(object).where(frame["from"].notna(), None)
+        return frame
 
     def theme_evidence(self, theme_id: str, limit: int = 5) -> pd.DataFrame:
         """The stored evidence sentences of the articles that scored highest for a theme."""

@@ -11,7 +11,7 @@ from nlp_pipeline.ingest.dedup import article_id, content_hash, minhash
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.records import Article
 from nlp_pipeline.store import Store, analysis_document
-from nlp_pipeline.store.schema import LATEST_VERSION
+from nlp_pipeline.store.schema import LATEST_VERSION, MIGRATIONS
 
 
 def make_article(url: str, title: str, text: str, day: int = 1) -> Article:
@@ -33,7 +33,9 @@ def test_schema_is_versioned_and_migrations_are_idempotent(tmp_path: Path) -> No
     Store(path).close()
     Store(path).close()  # second open applies nothing
     con = duckdb.connect(str(path))
-    assert con.execute("SELECT version FROM schema_version").fetchall() == [(LATEST_VERSION,)]
+    assert con.execute("SELECT max(version), count(*) FROM schema_version").fetchall() == [
+        (LATEST_VERSION, len(MIGRATIONS))
+    ]
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
