@@ -328,7 +328,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     head.meta = {
         "version": f"{HEAD_VERSION}+{head.digest}",
         "encoder": {
-            "dir": str(encoder_dir),
+            "dir": _relative(encoder_dir, models_dir),
             "version": encoder.version,
             "sha1": file_sha1(encoder_dir / "model.onnx"),
         },
@@ -361,6 +361,13 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         "team_dev_out_of_fold": dev_report,
         "team_test": test_report,
     }
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return path.name  # outside the models folder: its name only, no local paths
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
