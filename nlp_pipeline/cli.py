@@ -378,6 +378,8 @@ def _as_of_note(args: argparse.Namespace) -> str:
 def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline.store import Store
 
+    if args.rotations:
+        return _rotation_trends(args, out)
     if not args.entity and not args.theme:
         raise PipelineError("trends needs --entity (or --ticker), --theme, or both")
     from nlp_pipeline.suggest import did_you_mean
@@ -499,6 +501,26 @@ def cmd_articles(args: argparse.Namespace, out: TextIO) -> int:
             frame[column] = frame[column].map(lambda v: " ".join(v))
         frame["evidence"] = frame["evidence"].map(lambda v: " | ".join(v))
     _render(frame, args, out, f"Articles{_as_of_note(args)}, newest first:", "no article matches")
+    return EXIT_OK
+
+
+def _rotation_trends(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
+
+    with Store(_db(args), read_only=True) as store:
+        frame = store.rotation_flows(args.freq)
+    if args.format == "csv":
+        frame.to_csv(out, index=False)
+    elif args.format == "json":
+        frame["period"] = frame["period"].astype(str)
+        print(frame.to_json(orient="records", indent=1), file=out)
+    else:
+        print(
+            f"Rotation flows by {FREQUENCIES[args.freq.upper()]} (stories; from None: the side "
+            "left is not named; tone -1..1):",
+            file=out,
+        )
+        _table(frame, out, "no rotation flows stored")
     return EXIT_OK
 
 
@@ -631,6 +653,21 @@ def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_train_themes(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.nlp.analyzer import default_models_dir
+    from nlp_pipeline.train.themes import ThemeTrainingConfig, train
+
+    config = ThemeTrainingConfig(
+        models_dir=Path(args.models) if args.models else default_models_dir(),
+        encoder_dir=Path(args.encoder) if args.encoder else None,
+        out_dir=Path(args.out) if args.out else None,
+        data_dir=Path(args.data) if args.data else None,
+    )
+    report = train(config, log=lambda message: print(message, file=sys.stderr))
+    print(json.dumps(report, indent=1), file=out)
+    return EXIT_OK
+
+
 def cmd_eval_sentiment(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline.evaluation.sentiment import evaluate
     from nlp_pipeline.nlp import default_models_dir
@@ -667,6 +704,62 @@ def check_floors(report: dict[str, Any], path: Path) -> list[str]:
         if (value > floor) if metric.startswith("ece") else (value < floor):
             failures.append(f"{report['dataset']} {metric} = {value} (pinned {floor})")
     return failures
+
+
+def cmd_eval_themes(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.evaluation.themes import evaluate
+
+    report = evaluate(
+        args.dataset,
+        args.split,
+        themes_paths=[Path(p) for p in args.themes or []],
+        data_dir=Path(args.data) if args.data else None,
+    )
+    print(json.dumps(report, indent=1), file=out)
+    return EXIT_OK
+
+
+def cmd_themes(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.nlp.analyzer import default_models_dir
+    from nlp_pipeline.nlp.themes import theme_catalog
+    from nlp_pipeline.store import Store
+
+    catalog = theme_catalog(default_models_dir(), [Path(p) for p in args.themes or []])
+    if args.action == "list":
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            [
+                {
+                    "id": t["id"],
+                    "source": t["source"],
+                    "examples": len(t["examples"]),  # type: ignore[arg-type]
+                    "name": t["name"],
+                }
+                for t in catalog
+            ]
+        )
+        _table(frame, out)
+        return EXIT_OK
+    if not args.id:
+        raise PipelineError("themes explain needs a theme id (see `nlp-pipeline themes list`)")
+    theme = next((t for t in catalog if t["id"] == args.id), None)
+    if theme is None:
+        raise PipelineError(f"unknown theme {args.id!r} (see `nlp-pipeline themes list`)")
+    print(f"{theme['id']} ({theme['source']}): {theme['name']}", file=out)
+    print(f"  {theme['definition']}", file=out)
+    print("Examples:", file=out)
+    for example in theme["examples"]:  # type: ignore[attr-defined]
+        print(f"  - {example}", file=out)
+    for counter in theme["counter_examples"]:  # type: ignore[attr-defined]
+        print(f"  not this theme ({', '.join(counter['themes'])}): {counter['text']}", file=out)
+    db = _db(args)
+    if db.exists():
+        with Store(db, read_only=True) as store:
+            frame = store.theme_evidence(args.id, args.limit)
+        print(f"Stored sentences that scored highest for it ({db}):", file=out)
+        _table(frame, out, "(none stored)")
+    return EXIT_OK
 
 
 def cmd_eval_entities(args: argparse.Namespace, out: TextIO) -> int:
@@ -968,6 +1061,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entity", "--ticker", dest="entity", help="FIX, TICKER:FIX, RUT, OBBBA...")
     p.add_argument("--theme", help="only this theme id (with --by entity: the theme to follow)")
     p.add_argument(
+        "--rotations", action="store_true", help="which way money rotates: flows per period"
+    )
+    p.add_argument(
         "--freq",
         default="W",
         choices=sorted(FREQUENCIES) + [f.lower() for f in FREQUENCIES],
@@ -985,6 +1081,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot", metavar="FILE", help="also draw volume and tone: FILE.png or FILE.html"
     )
+
+    p = _command(
+        sub,
+        "themes",
+        cmd_themes,
+        "list the themes, or explain one (definition, examples, stored evidence)",
+        ["nlp-pipeline themes list", "nlp-pipeline themes explain small_cap_rotation"],
+        [db, themes],
+    )
+    p.add_argument("action", choices=["list", "explain"])
+    p.add_argument("id", nargs="?", help="theme id (explain)")
+    p.add_argument("--limit", type=int, default=5, help="stored sentences to show (explain)")
 
     p = _command(
         sub,
@@ -1141,6 +1249,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=13)
     t.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     t.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")
+    q = _command(
+        train_sub,
+        "themes",
+        cmd_train_themes,
+        "fit the theme head on the encoder in models/sentiment (seconds to minutes)",
+        ["nlp-pipeline train themes"],
+    )
+    q.add_argument("--encoder", help="encoder folder (default: MODELS/sentiment)")
+    q.add_argument("--models", help="models folder (default: $NLP_PIPELINE_MODELS or models/)")
+    q.add_argument("--out", help="where the head goes (default: MODELS/themes)")
+    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
 
     p = _command(
         sub,
@@ -1185,6 +1304,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--limit", type=int, help="only the first N items")
     q.add_argument("--errors", action="store_true", help="list the team set's errors too")
+    q = _command(
+        eval_sub,
+        "themes",
+        cmd_eval_themes,
+        "theme micro/macro-F1 per theme and rotation flows on a labeled set",
+        ["nlp-pipeline eval themes --dataset team --split test"],
+        [themes],
+    )
+    q.add_argument("--dataset", required=True, choices=["team", "tfn-topics"])
+    q.add_argument("--split", default="test", choices=["dev", "test"], help="team split")
+    q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
 
     p = _command(
         sub,

@@ -1,0 +1,1 @@
+"""Evaluation of the models against labeled data; figures printed as JSON."""

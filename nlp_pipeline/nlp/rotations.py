@@ -1,12 +1,23 @@
-"""Rotation flows: for sentences that describe money moving, the segment it leaves and enters.
+"""Rotation flows: for a sentence that describes money moving, the segment it leaves and the one it
+enters (`PatternRotationExtractor`, registered as `pattern_rotations`).
 
-`RotationExtractor` is the interface the analyzer calls; `NoRotations` finds none (the default
-until the narratives work ships a real extractor).
+Segments are size buckets (`MEGA_CAP` ... `SMALL_CAP`), styles (`GROWTH`, `VALUE`, `DEFENSIVE`,
+`CYCLICAL`, `MOMENTUM`, `QUALITY`) and GICS sector ids (DESIGN.md 3.2). Named groups ("AI chip
+makers", "regional banks", "the Magnificent Seven") map to the nearest segment through the alias
+table below. A sentence yields flows only when it says money moves (rotation, flows, piling in,
+selling one thing to buy another, favouring one over another ...); each segment mention then takes
+the side its nearest cue gives it ("out of", "from", "at the expense of", "... fades" leave;
+"into", "toward", "in favour of", "piling into" enter), a mention joined by "and"/"or" to one with a
+side shares it, and every side left pairs with every side entered. No side left named gives flows
+from `None`. Rules over the text only: no model is needed, so the embedding pass is not read.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,6 +26,430 @@ from nlp_pipeline.nlp.registry import register
 
 # (segment left or None, segment entered, confidence in [0, 1])
 Flow = tuple[str | None, str, float]
+
+VERSION = "patterns-1"
+SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
+STYLE_SEGMENTS = ("GROWTH", "VALUE", "DEFENSIVE", "CYCLICAL", "MOMENTUM", "QUALITY")
+SECTOR_SEGMENTS = (
+    "INFORMATION_TECHNOLOGY",
+    "COMMUNICATION_SERVICES",
+    "CONSUMER_DISCRETIONARY",
+    "CONSUMER_STAPLES",
+    "ENERGY",
+    "FINANCIALS",
+    "HEALTH_CARE",
+    "INDUSTRIALS",
+    "MATERIALS",
+    "REAL_ESTATE",
+    "UTILITIES",
+)
+SEGMENTS = SIZE_SEGMENTS + STYLE_SEGMENTS + SECTOR_SEGMENTS
+
+_N = (
+    r"(?:stocks?|shares|names|companies|firms|equities|funds|etfs?|sectors?|plays|trades?|space|"
+    r"group|segment|index|indexes)"
+)
+_CAP = r"(?:[- ]?cap(?:italization)?s?|[- ]capitali[sz]ation)"
+# Aliases per segment: regular expressions, matched case-insensitively on word boundaries.
+SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
+    "MEGA_CAP": (
+        rf"mega{_CAP}(?: tech(?:nology)?)?(?: {_N})?",
+        rf"(?:the )?magnificent (?:seven|7)(?: {_N})?",
+        r"mag(?:nificent)? ?7",
+        rf"big tech(?: {_N})?",
+        r"tech(?:nology)? (?:giants|heavyweights|titans|behemoths)",
+        rf"(?:the )?(?:biggest|largest) (?:tech(?:nology)? )?{_N}",
+        r"trillion[- ]dollar (?:companies|club|names|stocks)",
+        r"faangs?",
+        r"(?:index|market) heavyweights",
+        r"ai (?:darlings|giants|winners|leaders|heavyweights)",
+        r"hyperscalers",
+    ),
+    "LARGE_CAP": (rf"large{_CAP}(?: {_N})?", r"blue[- ]chips?(?: {_N})?", r"big[- ]caps?"),
+    "MID_CAP": (
+        rf"mid{_CAP}(?: {_N})?",
+        r"mid[- ]?sized? (?:companies|firms|stocks)",
+        r"medium[- ]sized (?:companies|firms)",
+        r"s&p (?:midcap )?400",
+    ),
+    "SMALL_CAP": (
+        rf"small{_CAP}(?: {_N})?",
+        rf"micro{_CAP}(?: {_N})?",
+        r"small(?:er)? (?:companies|firms|stocks|names)",
+        r"small[- ]company (?:stocks|shares)",
+        r"russell 2000",
+        r"(?:s&p )?smallcap 600",
+        r"iwm",
+    ),
+    "GROWTH": (
+        rf"growth(?:[- ]oriented)? {_N}",
+        r"high[- ]growth (?:tech(?:nology)? )?(?:stocks|names)",
+    ),
+    "VALUE": (rf"value {_N}", r"cheap(?:er)? stocks", r"bargain stocks"),
+    "DEFENSIVE": (
+        rf"defensives?(?: {_N})?",
+        r"defensive (?:areas|corners|sectors)",
+        r"safe[- ]havens?(?: {_N})?",
+        rf"flight[- ]to[- ]safety(?: {_N})?",
+        r"bond proxies",
+        rf"low[- ]vol(?:atility)? {_N}",
+    ),
+    "CYCLICAL": (
+        rf"cyclicals?(?: {_N})?",
+        rf"(?:economically sensitive )?cyclical(?: {_N})?",
+        rf"economically sensitive {_N}",
+        r"reopening (?:stocks|plays|trades?)",
+    ),
+    "MOMENTUM": (rf"momentum(?: {_N})?", r"high[- ]fl(?:yers|ying (?:stocks|names|tech))"),
+    "QUALITY": (rf"(?:high[- ])?quality {_N}",),
+    "INFORMATION_TECHNOLOGY": (
+        r"(?:ai )?chip ?(?:makers|stocks|companies|designers|names)",
+        rf"semiconductors?(?: {_N})?",
+        r"semis",
+        rf"software(?: {_N}| makers)?",
+        rf"tech(?:nology)?(?: {_N})?",
+        r"information technology",
+    ),
+    "COMMUNICATION_SERVICES": (
+        r"communication services",
+        rf"(?:media|telecoms?|internet|social media) {_N}",
+        r"telecoms",
+    ),
+    "CONSUMER_DISCRETIONARY": (
+        r"consumer discretionary(?: {_N})?",
+        rf"retail(?:ers| {_N})",
+        r"(?:auto|car)makers",
+        rf"travel {_N}",
+        r"home ?builders",
+        rf"luxury {_N}",
+    ),
+    "CONSUMER_STAPLES": (
+        r"(?:consumer )?staples(?: {_N})?",
+        r"(?:food|beverage|household goods?) (?:makers|companies|stocks)",
+        r"grocers",
+    ),
+    "ENERGY": (
+        rf"energy(?: {_N})?",
+        r"oil (?:and gas )?(?:stocks|companies|majors|producers|names)",
+        r"drillers",
+        r"refiners",
+    ),
+    "FINANCIALS": (
+        rf"financials(?: {_N})?",
+        rf"financial {_N}",
+        r"(?:regional |big |large )?(?<!central )(?<!investment )banks",
+        rf"bank {_N}",
+        r"lenders",
+        r"insurers",
+    ),
+    "HEALTH_CARE": (
+        rf"health ?care(?: {_N})?",
+        rf"pharma(?:ceuticals?)?(?: {_N})?",
+        r"drugmakers",
+        rf"biotechs?(?: {_N})?",
+        r"medical device makers",
+    ),
+    "INDUSTRIALS": (
+        rf"industrials(?: {_N})?",
+        rf"industrial {_N}",
+        r"transports",
+        r"airlines",
+        rf"defen[cs]e (?:{_N}|contractors)",
+        r"railroads",
+        r"machinery makers",
+    ),
+    "MATERIALS": (
+        rf"materials(?: {_N})?",
+        r"miners",
+        rf"mining {_N}",
+        rf"metals? (?:(?:and|&) mining|{_N})",
+        r"chemical (?:makers|companies|stocks)",
+        r"steelmakers",
+    ),
+    "REAL_ESTATE": (rf"real estate(?: {_N})?", r"reits?", rf"property {_N}"),
+    "UTILITIES": (rf"utilit(?:y {_N}|ies)(?: {_N})?", r"power producers"),
+}
+# "small and mid caps", "small- and mid-cap stocks": two size segments in one phrase.
+_SIZE_WORD = {"mega": "MEGA_CAP", "large": "LARGE_CAP", "mid": "MID_CAP", "small": "SMALL_CAP"}
+_SIZE_PAIR = re.compile(
+    r"(?<!\w)(mega|large|mid|small)-?\s+(?:and|&|or|to)\s+(mega|large|mid|small)"
+    + _CAP
+    + rf"(?: {_N})?(?!\w)",
+    re.IGNORECASE,
+)
+# Bare "growth"/"value" count as styles only when the sentence names both ("from growth to value").
+_BARE_STYLE = re.compile(r"(?<![\w-])(growth|value)(?![\w-])", re.IGNORECASE)
+
+
+def _alternatives(*parts: str) -> str:
+    return "(?:" + "|".join(parts) + ")"
+
+
+# Money moving: without one of these the sentence has no flow.
+_MOVES = re.compile(
+    r"(?<!\w)"
+    + _alternatives(
+        r"rotat\w*",
+        r"flow(?:s|ed|ing)? (?:in)?to",
+        r"inflows?",
+        r"outflows?",
+        r"pour(?:s|ed|ing)?",
+        r"pil(?:e|es|ed|ing) (?:in|into|back)",
+        r"money",
+        r"cash",
+        r"capital",
+        r"flock(?:s|ed|ing)?",
+        r"shift(?:s|ed|ing)?",
+        r"switch(?:es|ed|ing)?",
+        r"swap(?:s|ped|ping)?",
+        r"mov(?:e|es|ed|ing) (?:out|in|away|from|back)",
+        r"migrat\w*",
+        r"reallocat\w*",
+        r"redeploy\w*",
+        r"dump(?:s|ed|ing)?",
+        r"ditch(?:es|ed|ing)?",
+        r"buy(?:s|ing)?",
+        r"bought",
+        r"favou?r(?:s|ed|ing)?",
+        r"prefer\w*",
+        r"at the expense of",
+        r"in favou?r of",
+        r"broaden\w*",
+        r"(?:seek|sought|seeking|find|found|finding) (?:refuge|shelter|safety)",
+        r"safety of",
+        r"crav(?:e|es|ed|ing)",
+        r"hid(?:e|ing) (?:out )?in",
+        r"flight[- ]to",
+        r"chas(?:e|es|ed|ing)",
+        r"buyers?",
+        r"trade (?:fades|faded|fading|unwinds|unwound)",
+    )
+    + r"(?!\w)",
+    re.IGNORECASE,
+)
+_FILLER = r"(?:\s+[\w'’&.-]+){0,5}?\s*$"
+_DETERMINERS = (
+    r"(?:\s+(?:the|their|its|crowded|expensive|richly valued|pricey|high-flying|so-called|some|all|"
+    r"cheaper|beaten-down|unloved|overlooked|lagging|smaller|more|other)){0,2}\s*$"
+)
+_LEAVE_BEFORE = re.compile(
+    _alternatives(
+        r"out of",
+        r"away from",
+        r"from",
+        r"exit(?:s|ed|ing)?",
+        r"sell(?:s|ing)?",
+        r"sold",
+        r"dump(?:s|ed|ing)?",
+        r"ditch(?:es|ed|ing)?",
+        r"trim(?:s|med|ming)?",
+        r"outflows? (?:from|out of)",
+        r"at the expense of",
+        r"over",
+        r"instead of",
+        r"rather than",
+        r"unwind(?:s|ing)?",
+        r"leav(?:e|es|ing)",
+        r"abandon(?:s|ed|ing)?",
+        r"shun(?:s|ned|ning)?",
+        r"underweight",
+    )
+    + _DETERMINERS,
+    re.IGNORECASE,
+)
+_MOVE_WORD = _alternatives(
+    r"rotat\w*",
+    r"shift\w*",
+    r"mov(?:e|es|ed|ing)",
+    r"switch\w*",
+    r"flock\w*",
+    r"turn(?:s|ed|ing)?",
+    r"migrat\w*",
+    r"broaden\w*",
+    r"money",
+    r"cash",
+    r"capital",
+    r"flows?",
+    r"appetite",
+)
+_ENTER_BEFORE = re.compile(
+    _alternatives(
+        r"in ?to" + _FILLER,
+        r"in favou?r of" + _FILLER,
+        r"buy(?:s|ing)?" + _FILLER,
+        r"bought" + _FILLER,
+        r"favou?r(?:s|ed|ing)?" + _DETERMINERS,
+        r"prefer(?:s|red|ring|ence for)?" + _FILLER,
+        r"inflows? (?:into|to|for)" + _DETERMINERS,
+        r"add(?:s|ed|ing)?" + _DETERMINERS,
+        r"chas(?:e|es|ed|ing)" + _DETERMINERS,
+        r"(?:refuge|shelter|safety|hid(?:e|ing)) in" + _DETERMINERS,
+        r"(?:relative )?safety of" + _DETERMINERS,
+        r"crav(?:e|es|ed|ing)" + _FILLER,
+        r"overweight(?: \(?on\)?)?" + _DETERMINERS,
+        r"embrac(?:e|es|ed|ing)" + _DETERMINERS,
+        r"(?:scoop|snap)(?:s|ped|ping|ed)? up" + _DETERMINERS,
+        r"beyond" + _DETERMINERS,
+    ),
+    re.IGNORECASE,
+)
+# "shift from growth to value": "to" enters only after a word of moving, searched over the clause.
+_ENTER_TO = re.compile(
+    _MOVE_WORD + r"(?:\s+[\w'’-]+){0,4}?\s+(?:back )?(?:to|towards?)" + _DETERMINERS,
+    re.IGNORECASE,
+)
+_LEAVE_AFTER = re.compile(
+    r"^\W*(?:(?:trade|rally|leadership|names|stocks|shares|giants)\s+)?(?:\w+\s+){0,1}"
+    + _alternatives(
+        r"fades?",
+        r"faded",
+        r"fading",
+        r"los(?:e|es|t|ing) (?:favou?r|steam|momentum|ground)",
+        r"fell out of favou?r",
+        r"(?:are|were|was|is) (?:sold|dumped|shunned|abandoned)",
+        r"unwinds?",
+        r"unwound",
+        r"cool(?:s|ed|ing)?",
+        r"(?:saw|see|suffer(?:ed)?) outflows",
+        r"(?:have |has )?(?:seen|had|posted|suffered) (?:\w+ ){0,4}outflows",
+        r"bled",
+        r"bleed",
+    ),
+    re.IGNORECASE,
+)
+_ENTER_AFTER = re.compile(
+    r"^\W*(?:(?:\w+\s+){0,2})"
+    + _alternatives(
+        r"gain(?:s|ed|ing)? favou?r",
+        r"attract(?:s|ed|ing)? (?:buyers|inflows|money|cash|capital)",
+        r"(?:saw|see|sees|drew|draw|draws|drawing|pull(?:s|ed)? in|experienc(?:e|es|ed|ing)|"
+        r"post(?:s|ed)?|record(?:s|ed)?|log(?:s|ged)?) (?:\w+ ){0,2}inflows?",
+        r"(?:are|were|was|is) (?:bought|in favou?r)",
+    ),
+    re.IGNORECASE,
+)
+_JOIN = re.compile(
+    r"^\s*(?:,\s*(?:and|or)?|and|or|&|as well as|plus)\s*(?:the\s+)?$", re.IGNORECASE
+)
+_CLAUSE = re.compile(r"[;:]|,\s*(?:while|but|as|and)\b|\b(?:while|but|whereas|as)\b", re.IGNORECASE)
+LEAVE, ENTER = "leave", "enter"
+
+
+@dataclass
+class _Mention:
+    start: int
+    end: int
+    segment: str
+    side: str | None = None
+
+
+def _alias_pattern(aliases: Sequence[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])(?:" + "|".join(aliases) + r")(?![\w-])", re.IGNORECASE)
+
+
+_PATTERNS = {segment: _alias_pattern(aliases) for segment, aliases in SEGMENT_ALIASES.items()}
+
+
+def segment_mentions(sentence: str) -> list[_Mention]:
+    """Segment mentions, longest first where they overlap; "mega-cap tech" is one mention (the
+    first word of a compound names the segment)."""
+    found: list[_Mention] = []
+    for match in _SIZE_PAIR.finditer(sentence):
+        for group in (1, 2):
+            found.append(
+                _Mention(match.start(), match.end(), _SIZE_WORD[match.group(group).lower()])
+            )
+    for segment, pattern in _PATTERNS.items():
+        for match in pattern.finditer(sentence):
+            found.append(_Mention(match.start(), match.end(), segment))
+    bare = list(_BARE_STYLE.finditer(sentence))
+    if {m.group(1).lower() for m in bare} == {"growth", "value"}:
+        for match in bare:
+            found.append(_Mention(match.start(), match.end(), match.group(1).upper()))
+    found.sort(key=lambda m: (m.start, -(m.end - m.start)))
+    kept: list[_Mention] = []
+    for mention in found:
+        if kept and mention.start < kept[-1].end:
+            same_span = (mention.start, mention.end) == (kept[-1].start, kept[-1].end)
+            if same_span and mention.segment != kept[-1].segment:
+                kept.append(mention)  # a size pair: two segments, one phrase
+            continue
+        if (
+            kept
+            and sentence[kept[-1].end : mention.start] in (" ", "-")
+            and not (mention.segment in STYLE_SEGMENTS and kept[-1].segment in STYLE_SEGMENTS)
+        ):
+            kept[-1].end = mention.end  # compound ("mega-cap tech"): the first word decides
+            for earlier in kept[:-1]:
+                if (earlier.start, earlier.end) == (kept[-1].start, mention.start):
+                    earlier.end = mention.end
+            continue
+        kept.append(mention)
+    return kept
+
+
+def _clause_start(sentence: str, position: int) -> int:
+    start = 0
+    for match in _CLAUSE.finditer(sentence, 0, position):
+        start = match.end()
+    return start
+
+
+def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
+    previous_end = 0
+    for mention in mentions:
+        clause = sentence[_clause_start(sentence, mention.start) : mention.start][-80:]
+        left = sentence[max(_clause_start(sentence, mention.start), previous_end) : mention.start]
+        left = left[-60:]
+        right = sentence[mention.end : mention.end + 60]
+        if _LEAVE_BEFORE.search(left):
+            mention.side = LEAVE
+        elif _ENTER_BEFORE.search(left) or _ENTER_TO.search(clause):
+            mention.side = ENTER
+        elif _LEAVE_AFTER.search(right):
+            mention.side = LEAVE
+        elif _ENTER_AFTER.search(right):
+            mention.side = ENTER
+        previous_end = mention.end
+    # "out of utilities and staples": a joined mention shares its neighbour's side.
+    for before, after in pairwise(mentions):
+        joined = _JOIN.match(sentence[before.end : after.start])
+        same_phrase = (before.start, before.end) == (after.start, after.end)
+        if (joined or same_phrase) and after.side is None and before.side is not None:
+            after.side = before.side
+    for before, after in zip(reversed(mentions[:-1]), reversed(mentions[1:]), strict=False):
+        if _JOIN.match(sentence[before.end : after.start]) and before.side is None:
+            before.side = after.side
+
+
+def sentence_flows(sentence: str) -> list[Flow]:
+    if not _MOVES.search(sentence):
+        return []
+    mentions = segment_mentions(sentence)
+    if not mentions:
+        return []
+    assign_sides(sentence, mentions)
+    entered = list(dict.fromkeys(m.segment for m in mentions if m.side == ENTER))
+    left = list(dict.fromkeys(m.segment for m in mentions if m.side == LEAVE))
+    flows: list[Flow] = []
+    for target in entered:
+        sources = [s for s in left if s != target]
+        if sources:
+            flows.extend((source, target, 0.9) for source in sources)
+        elif target not in left:
+            flows.append((None, target, 0.7))
+    return flows
+
+
+class PatternRotationExtractor:
+    """Rotation flows per sentence from patterns over the text (see the module docstring)."""
+
+    version = VERSION
+
+    def extract(
+        self, sentences: Sequence[str], encoded: EncodedSentences | None = None
+    ) -> list[list[Flow]]:
+        return [sentence_flows(sentence) for sentence in sentences]
 
 
 class RotationExtractor(Protocol):
@@ -35,3 +470,8 @@ class NoRotations:
 @register("rotations", "no_rotations")
 def _no_rotations(models_dir: Path, options: Mapping[str, Any]) -> NoRotations:
     return NoRotations()
+
+
+@register("rotations", "pattern_rotations")
+def _pattern_rotations(models_dir: Path, options: Mapping[str, Any]) -> PatternRotationExtractor:
+    return PatternRotationExtractor()

@@ -47,6 +47,9 @@ _COLUMNS = {
         "p_positive p_neutral p_negative themes model_versions"
     ),
     "article_themes": "article_id theme_id score sentiment evidence model_versions",
+    "article_rotations": (
+        "article_id source_segment target_segment score sentiment evidence model_versions"
+    ),
     "article_entities": (
         "article_id model_versions analyzed_at superseded_at cluster_id published "
         "first_seen_at story_at entity_type entity_id name exchange mentions relevance "
@@ -67,15 +70,15 @@ def analysis_tables(
     run_id: str | None,
     analyzed_at: datetime,
 ) -> dict[str, pa.Table]:
-    """Arrow tables for `analyses`, `sentences`, `article_entities`, `article_themes` and
-    `entity_themes`. `articles` maps article_id to (cluster_id, published, first_seen_at,
-    story_at)."""
+    """Arrow tables for `analyses`, `sentences`, `article_entities`, `article_themes`,
+    `article_rotations` and `entity_themes`. `articles` maps article_id to (cluster_id,
+    published, first_seen_at, story_at)."""
     # Rows as tuples in column order (a hot loop: ~50 rows per article), then columns.
     rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
     analyzed = _micros(analyzed_at)
     analyses, sentences = rows["analyses"].append, rows["sentences"].append
     themes_out, entities_out = rows["article_themes"].append, rows["article_entities"].append
-    facts = rows["entity_themes"].append
+    facts, rotations_out = rows["entity_themes"].append, rows["article_rotations"].append
     for article_id, result in items:
         cluster_id, *times = articles[article_id]
         published, first_seen_at, story_at = (_micros(t) for t in times)
@@ -96,6 +99,11 @@ def analysis_tables(
             )  # fmt: skip
         for t in result.themes:
             themes_out((article_id, t.id, t.score, t.sentiment, list(t.evidence), version_key))
+        for r in result.rotations:
+            rotations_out(
+                (article_id, r.source, r.target, r.score, r.sentiment, list(r.evidence),
+                 version_key)
+            )  # fmt: skip
         theme_sets = [(t, theme_sentences(t, result.sentences)) for t in result.themes]
         head = (article_id, version_key, analyzed, None, cluster_id, published, first_seen_at,
                 story_at)  # fmt: skip

@@ -272,14 +272,30 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
-        10,
+        3,
         """
         -- Tickers the publisher attached (news sitemaps' <news:stock_tickers>), as given.
         ALTER TABLE articles ADD COLUMN publisher_tickers VARCHAR[] DEFAULT [];
         """,
     ),
     (
-        30,
+        4,
+        """
+        -- Rotation flows per article: money leaving `source_segment` (NULL: not named) for
+        -- `target_segment`; evidence = sentence indices, sentiment = their mean tone.
+        CREATE TABLE article_rotations (
+            article_id      VARCHAR NOT NULL,
+            source_segment  VARCHAR,
+            target_segment  VARCHAR NOT NULL,
+            score           DOUBLE NOT NULL,
+            sentiment       DOUBLE NOT NULL,
+            evidence        INTEGER[] NOT NULL,
+            model_versions  VARCHAR NOT NULL
+        );
+        """,
+    ),
+    (
+        5,
         """
         -- Company aliases learned from the corpus (a name right before its ticker tag) or
         -- added by a user (`nlp-pipeline aliases add`); the analyzer links them in later texts.

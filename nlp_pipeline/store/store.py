@@ -33,7 +33,14 @@ from nlp_pipeline.store.schema import migrate
 
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
 # Tables holding one article's analysis by one set of model versions.
-ANALYSIS_TABLES = ("analyses", "sentences", "article_entities", "article_themes", "entity_themes")
+ANALYSIS_TABLES = (
+    "analyses",
+    "sentences",
+    "article_entities",
+    "article_themes",
+    "article_rotations",
+    "entity_themes",
+)
 __all__ = ["EXPORT_FORMATS", "FREQUENCIES", "Store", "analysis_document"]
 
 
@@ -670,6 +677,52 @@ class Store:
     ) -> pd.DataFrame:
         """Per period and theme around an entity (the foundation's call; see `trends`)."""
         return self.trends(entity=entity_id, theme=theme, freq=freq)
+
+    def rotation_flows(
+        self, freq: str = "W", start: datetime | None = None, end: datetime | None = None
+    ) -> pd.DataFrame:
+        """Which way money is rotating, per period: for each (from, to) pair of segments, the
+        stories (near-duplicate copies count once, dated by their first copy) with that flow,
+        their mean score and tone, from the current analyses. `from` is None where the side
+        left was not named. `start` inclusive, `end` exclusive."""
+        unit = FREQUENCIES.get(freq.upper())
+        if unit is None:
+            raise StoreError(f"unknown frequency {freq!r}; use one of {', '.join(FREQUENCIES)}")
+        frame = self.query(
+            f"""SELECT date_trunc('{unit}', a.story_at)::DATE AS period,
+                       r.source_segment AS "from", r.target_segment AS "to",
+                       count(DISTINCT a.cluster_id) AS stories,
+                       round(avg(r.score), 3) AS score,
+                       round(avg(r.sentiment), 3) AS sentiment
+                FROM article_rotations r
+                JOIN analyses n USING (article_id, model_versions)
+                JOIN articles a USING (article_id)
+                WHERE n.superseded_at IS NULL
+                  AND (?::TIMESTAMPTZ IS NULL OR a.story_at >= ?)
+                  AND (?::TIMESTAMPTZ IS NULL OR a.story_at < ?)
+                GROUP BY ALL ORDER BY period, stories DESC, "from" NULLS LAST, "to" """,
+            [start, start, end, end],
+        )
+        # An unnamed side is None (not NaN) for API users.
+        frame["from"] = frame["from"].astype(object).where(frame["from"].notna(), None)
+        return frame
+
+    def theme_evidence(self, theme_id: str, limit: int = 5) -> pd.DataFrame:
+        """The stored evidence sentences of the articles that scored highest for a theme
+        (current analyses)."""
+        return self.query(
+            """SELECT th.score, s.sentiment_score AS sentiment, s.text, a.title, a.url
+               FROM article_themes th
+               JOIN analyses n ON n.article_id = th.article_id
+                    AND n.model_versions = th.model_versions AND n.superseded_at IS NULL
+               JOIN sentences s ON s.article_id = th.article_id
+                    AND s.model_versions = th.model_versions
+                    AND list_contains(th.evidence, s.sentence_index)
+               JOIN articles a ON a.article_id = th.article_id
+               WHERE th.theme_id = ?
+               ORDER BY th.score DESC, a.article_id, s.sentence_index LIMIT ?""",
+            [theme_id, limit],
+        )
 
     def feed_status(self) -> pd.DataFrame:
         return self.query(

@@ -42,7 +42,7 @@ def test_a_registered_head_is_swapped_in_by_config(tmp_path: Path) -> None:
     register("themes", "earnings_only_test")(lambda models_dir, options: EveryoneIsAboutEarnings())
     shipped = (default_models_dir() / "pipeline.yaml").read_text()
     custom = tmp_path / "pipeline.yaml"
-    custom.write_text(shipped.replace("factory: keyword_themes", "factory: earnings_only_test"))
+    custom.write_text(shipped.replace("factory: embedding_themes", "factory: earnings_only_test"))
     analyzer = Analyzer(pipeline_config=custom)
     result = analyzer.analyze("The Fed cut rates.\nOil fell.")
     assert [t.id for t in result.themes] == ["earnings"]

@@ -138,11 +138,11 @@ def test_analyzer_with_user_theme(analyzer: Analyzer, user_file: Path) -> None:
     custom = Analyzer(themes_paths=[user_file])
     text = "Startups racing to build quantum computers raised fresh funding."
     result = custom.analyze(text)
-    assert result.sentences[0].themes == ["quantum_computing"]
-    assert [t.id for t in result.themes] == ["quantum_computing"]
-    assert result.themes[0].evidence == [0]
+    assert result.sentences[0].themes[0] == "quantum_computing"
+    quantum = next(t for t in result.themes if t.id == "quantum_computing")
+    assert quantum.evidence == [0]
     assert custom.model_versions["themes"] != analyzer.model_versions["themes"]
-    assert custom.model_versions["themes"].startswith("keywords-1+")
+    assert custom.model_versions["themes"].startswith("embedding-1+")
     assert custom.version_key != analyzer.version_key
     # The default analyzer does not know the user theme.
     assert "quantum_computing" not in {t.id for t in analyzer.analyze(text).themes}

@@ -1,0 +1,378 @@
+"""The recipe that makes the shipped theme head (`nlp-pipeline train themes`).
+
+Deterministic and quick (no torch; the encoder runs on ONNX Runtime, the heads are numpy):
+
+1. Encode, with the shared sentence encoder (`models/sentiment/` unless told otherwise):
+   the taxonomy's own examples and counter-examples (`models/themes/taxonomy.yaml`), the team
+   set's dev split, and a fixed sample of `tfn_topics` train tweets for the themes that map onto
+   its topics. The team test split is encoded only to report on it; tfn valid is never read.
+2. Features per sentence: the embedding and the cue-pattern flags of every core theme.
+3. One weighted logistic regression per theme, each on the rows whose label for it is known
+   (taxonomy and team rows: every theme; tfn rows: the mapped themes only).
+4. Thresholds per theme: out-of-fold probabilities on the team dev split (5 folds by item id),
+   the threshold with the best F1 there (0.5 for a theme with fewer than 3 dev positives).
+5. Refit on everything, save `head.npz`/`head.json`, print dev (out-of-fold) and test metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlp_pipeline.datasets import shared_data_dir
+from nlp_pipeline.errors import PipelineError
+from nlp_pipeline.evaluation.themes import (
+    TEAM_SET_DIR,
+    TFN_NEGATIVE_TOPICS,
+    TFN_THEME_OF_TOPIC,
+    load_team_set,
+    multilabel_scores,
+    tfn_topics,
+)
+from nlp_pipeline.nlp.encoder import SentenceEncoder
+from nlp_pipeline.nlp.theme_head import (
+    TrainedHead,
+    apply_exclusive_pairs,
+    features,
+    file_sha1,
+    fit_logistic,
+    sigmoid,
+)
+from nlp_pipeline.nlp.themes import Theme, cue_pattern, load_taxonomy
+
+THRESHOLD_GRID = np.round(np.arange(0.15, 0.86, 0.05), 2)
+FOLDS = 5
+# Theme pairs easily confused (the taxonomy's counter-examples); see `exclusive_pairs`.
+CONFUSABLE_PAIRS = (
+    ("monetary_easing", "monetary_tightening"),
+    ("ai_infrastructure", "ai_adoption"),
+    ("small_cap_rotation", "megacap_concentration"),
+    ("earnings", "economic_growth"),
+)
+HEAD_VERSION = "embedding-1"
+
+
+@dataclass
+class ThemeTrainingConfig:
+    """Every setting of the recipe; the defaults reproduce the shipped head."""
+
+    models_dir: Path
+    encoder_dir: Path | None = None  # default: models_dir / "sentiment"
+    out_dir: Path | None = None  # default: models_dir / "themes"
+    data_dir: Path | None = None
+    team_set_dir: Path = TEAM_SET_DIR
+    l2: float = 0.3
+    weight_taxonomy: float = 1.0
+    weight_counter: float = 2.0
+    weight_team: float = 3.0
+    weight_tfn: float = 0.5
+    tfn_positives_per_topic: int = 250
+    tfn_negatives_per_topic: int = 60
+    background_tfn: int = 1200  # tfn tweets kept (as embeddings) as the user-theme background
+    max_positive_boost: float = 4.0
+
+
+class ThemeTrainingError(PipelineError):
+    """Theme training cannot run; the message says what is missing."""
+
+
+@dataclass
+class Rows:
+    texts: list[str]
+    labels: np.ndarray  # (n, themes) 0/1
+    known: np.ndarray  # (n, themes) 0/1: is the label known for this theme
+    weight: np.ndarray  # (n,)
+    kind: list[str]  # taxonomy | counter | team | tfn
+
+
+def _stable_order(texts: Sequence[str]) -> list[int]:
+    """A fixed pseudo-random order of rows (sha1 of the text), the same on every machine."""
+    return sorted(range(len(texts)), key=lambda i: hashlib.sha1(texts[i].encode()).hexdigest())
+
+
+def taxonomy_rows(themes: Sequence[Theme], config: ThemeTrainingConfig) -> Rows:
+    ids = [t.id for t in themes]
+    index = {theme_id: j for j, theme_id in enumerate(ids)}
+    texts, labels, kinds, weights = [], [], [], []
+    for theme in themes:
+        for example in theme.examples:
+            texts.append(example)
+            labels.append({theme.id})
+            kinds.append("taxonomy")
+            weights.append(config.weight_taxonomy)
+        for text, belongs in theme.counter_examples:
+            texts.append(text)
+            labels.append({b for b in belongs if b in index})
+            kinds.append("counter")
+            weights.append(config.weight_counter)
+    y = np.zeros((len(texts), len(ids)), np.float32)
+    for i, themes_of_row in enumerate(labels):
+        for theme_id in themes_of_row:
+            y[i, index[theme_id]] = 1.0
+    return Rows(texts, y, np.ones_like(y), np.array(weights, np.float64), kinds)
+
+
+def team_rows(items: Sequence[dict[str, Any]], ids: Sequence[str], weight: float) -> Rows:
+    index = {theme_id: j for j, theme_id in enumerate(ids)}
+    y = np.zeros((len(items), len(ids)), np.float32)
+    for i, item in enumerate(items):
+        for theme_id in item["themes"]:
+            if theme_id in index:
+                y[i, index[theme_id]] = 1.0
+    return Rows(
+        [item["text"] for item in items],
+        y,
+        np.ones_like(y),
+        np.full(len(items), weight),
+        ["team"] * len(items),
+    )
+
+
+def tfn_rows(
+    rows: Sequence[tuple[str, int]], ids: Sequence[str], config: ThemeTrainingConfig
+) -> Rows:
+    index = {theme_id: j for j, theme_id in enumerate(ids)}
+    mapped = sorted({index[t] for t in TFN_THEME_OF_TOPIC.values() if t in index})
+    texts = [text for text, _ in rows]
+    taken: dict[int, int] = {}
+    chosen = []
+    for i in _stable_order(texts):
+        label = rows[i][1]
+        cap = (
+            config.tfn_positives_per_topic
+            if label in TFN_THEME_OF_TOPIC
+            else config.tfn_negatives_per_topic
+            if label in TFN_NEGATIVE_TOPICS
+            else 0
+        )
+        if taken.get(label, 0) < cap:
+            taken[label] = taken.get(label, 0) + 1
+            chosen.append(i)
+    chosen.sort()
+    y = np.zeros((len(chosen), len(ids)), np.float32)
+    known = np.zeros_like(y)
+    for r, i in enumerate(chosen):
+        known[r, mapped] = 1.0
+        theme_id = TFN_THEME_OF_TOPIC.get(rows[i][1])
+        if theme_id in index:
+            y[r, index[theme_id]] = 1.0
+    return Rows(
+        [texts[i] for i in chosen],
+        y,
+        known,
+        np.full(len(chosen), config.weight_tfn),
+        ["tfn"] * len(chosen),
+    )
+
+
+def concat(parts: Sequence[Rows]) -> Rows:
+    return Rows(
+        [t for p in parts for t in p.texts],
+        np.vstack([p.labels for p in parts]),
+        np.vstack([p.known for p in parts]),
+        np.concatenate([p.weight for p in parts]),
+        [k for p in parts for k in p.kind],
+    )
+
+
+def fit_heads(
+    x: np.ndarray, rows: Rows, mask: np.ndarray, config: ThemeTrainingConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """One logistic regression per theme on the rows in `mask` whose label is known."""
+    themes = rows.labels.shape[1]
+    weights = np.zeros((themes, x.shape[1]), np.float32)
+    bias = np.zeros(themes, np.float32)
+    for j in range(themes):
+        use = mask & (rows.known[:, j] > 0)
+        y = rows.labels[use, j].astype(np.float64)
+        w = rows.weight[use].copy()
+        positive, negative = w[y > 0].sum(), w[y == 0].sum()
+        if positive == 0:
+            bias[j] = -10.0  # no positives at all: never fires
+            continue
+        # Rare themes: lift the positives' weight (square root of the imbalance, capped).
+        w[y > 0] *= float(np.clip(np.sqrt(negative / positive), 1.0, config.max_positive_boost))
+        coef, intercept = fit_logistic(x[use], y, w, config.l2)
+        weights[j], bias[j] = coef, intercept
+    return weights, bias
+
+
+def best_thresholds(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    thresholds = np.full(labels.shape[1], 0.5, np.float32)
+    for j in range(labels.shape[1]):
+        gold = labels[:, j] > 0
+        if gold.sum() < 3:
+            continue
+        best = (-1.0, 0.0)
+        for threshold in THRESHOLD_GRID:
+            pred = probs[:, j] >= threshold
+            tp = float((pred & gold).sum())
+            f1 = 2 * tp / (pred.sum() + gold.sum()) if pred.sum() + gold.sum() else 0.0
+            # Ties go to the threshold nearest 0.5 (less tuned to a small dev set).
+            key = (round(f1, 6), -abs(float(threshold) - 0.5))
+            if key > best:
+                best = key
+                thresholds[j] = threshold
+    return thresholds
+
+
+def _fold_of(item_id: str) -> int:
+    return int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % FOLDS
+
+
+def _sets(
+    probs: np.ndarray,
+    thresholds: np.ndarray,
+    ids: Sequence[str],
+    pairs: Sequence[Sequence[str]] = (),
+) -> list[set[str]]:
+    out = []
+    for row in probs:
+        scores = {ids[int(j)]: float(row[j]) for j in np.nonzero(row >= thresholds)[0]}
+        out.append(set(apply_exclusive_pairs(scores, pairs)))
+    return out
+
+
+def exclusive_pairs(
+    probs: np.ndarray, thresholds: np.ndarray, labels: np.ndarray, ids: Sequence[str]
+) -> list[list[str]]:
+    """The confusable pairs for which keeping only the more probable theme raises the pair's
+    summed F1 on the out-of-fold dev probabilities."""
+    gold = [{ids[int(j)] for j in np.nonzero(row)[0]} for row in labels]
+    kept = []
+    for pair in CONFUSABLE_PAIRS:
+        if not set(pair) <= set(ids):
+            continue
+
+        def pair_f1(pairs: Sequence[Sequence[str]], pair: tuple[str, str] = pair) -> float:
+            report = multilabel_scores(gold, _sets(probs, thresholds, ids, pairs), list(pair))
+            return float(sum(report["themes"][t]["f1"] for t in pair))
+
+        if pair_f1([pair]) > pair_f1([]):
+            kept.append(list(pair))
+    return kept
+
+
+def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    started = time.monotonic()
+    models_dir = config.models_dir
+    encoder_dir = config.encoder_dir or models_dir / "sentiment"
+    out_dir = config.out_dir or models_dir / "themes"
+    data_dir = config.data_dir or shared_data_dir()
+    if not (encoder_dir / "model.onnx").is_file():
+        raise ThemeTrainingError(
+            f"no sentence encoder in {encoder_dir} (model.onnx); pass --encoder DIR"
+        )
+    themes, taxonomy_digest = load_taxonomy([models_dir / "themes" / "taxonomy.yaml"])
+    ids = [t.id for t in themes]
+    items = load_team_set(data_dir, config.team_set_dir)
+    dev = [item for item in items if item["split"] == "dev"]
+    test = [item for item in items if item["split"] == "test"]
+    taxonomy = taxonomy_rows(themes, config)
+    tfn = tfn_rows(tfn_topics("train", data_dir), ids, config)
+    rows = concat([taxonomy, team_rows(dev, ids, config.weight_team), tfn])
+    log(
+        f"rows: {len(taxonomy.texts)} taxonomy, {len(dev)} team dev, {len(tfn.texts)} tfn train; "
+        f"{len(test)} team test held out"
+    )
+
+    encoder = SentenceEncoder(encoder_dir)
+    patterns = [cue_pattern(t.keywords) for t in themes]
+    embeddings = encoder.encode(rows.texts).embeddings
+    x = features(rows.texts, embeddings, patterns)
+    log(f"encoded {len(rows.texts)} sentences in {time.monotonic() - started:.1f}s")
+
+    # Out-of-fold probabilities on team dev for the thresholds.
+    team_index = np.array([k == "team" for k in rows.kind])
+    dev_positions = np.nonzero(team_index)[0]
+    folds = np.array([_fold_of(item["id"]) for item in dev])
+    oof = np.zeros((len(dev), len(ids)))
+    for fold in range(FOLDS):
+        held = dev_positions[folds == fold]
+        mask = np.ones(len(rows.texts), bool)
+        mask[held] = False
+        weights, bias = fit_heads(x, rows, mask, config)
+        oof[folds == fold] = sigmoid(x[held] @ weights.T + bias)
+    thresholds = best_thresholds(oof, rows.labels[dev_positions])
+    pairs = exclusive_pairs(oof, thresholds, rows.labels[dev_positions], ids)
+    weights, bias = fit_heads(x, rows, np.ones(len(rows.texts), bool), config)
+
+    gold_dev = [set(item["themes"]) for item in dev]
+    dev_report = multilabel_scores(gold_dev, _sets(oof, thresholds, ids, pairs), ids)
+    test_texts = [item["text"] for item in test]
+    x_test = features(test_texts, encoder.encode(test_texts).embeddings, patterns)
+    test_probs = sigmoid(x_test @ weights.T + bias)
+    test_report = multilabel_scores(
+        [set(item["themes"]) for item in test], _sets(test_probs, thresholds, ids, pairs), ids
+    )
+
+    background_rows = [i for i, k in enumerate(rows.kind) if k != "team"]
+    background_rows = [i for i in background_rows if rows.kind[i] != "tfn"] + [
+        i for i in background_rows if rows.kind[i] == "tfn"
+    ][: config.background_tfn]
+    head = TrainedHead(
+        theme_ids=ids,
+        cue_theme_ids=ids,
+        weights=weights,
+        bias=bias,
+        thresholds=thresholds,
+        background=embeddings[background_rows],
+        meta={},
+    )
+    head.meta = {
+        "version": f"{HEAD_VERSION}+{head.digest}",
+        "encoder": {
+            "dir": _relative(encoder_dir, models_dir),
+            "version": encoder.version,
+            "sha1": file_sha1(encoder_dir / "model.onnx"),
+        },
+        "taxonomy_digest": taxonomy_digest,
+        "recipe": {
+            key: value
+            for key, value in vars(config).items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        },
+        "data": {
+            "taxonomy_rows": len(taxonomy.texts),
+            "team_dev_items": len(dev),
+            "team_test_items": len(test),
+            "tfn_train_rows": len(tfn.texts),
+            "background_rows": len(background_rows),
+        },
+        "exclusive_pairs": pairs,
+        "thresholds": {theme_id: float(t) for theme_id, t in zip(ids, thresholds, strict=True)},
+        "metrics": {
+            "team_dev_out_of_fold": _summary(dev_report),
+            "team_test": _summary(test_report),
+        },
+    }
+    head.save(out_dir)
+    log(f"saved {out_dir / 'head.npz'} in {time.monotonic() - started:.1f}s")
+    return {
+        "version": head.meta["version"],
+        "encoder": head.meta["encoder"]["version"],
+        "data": head.meta["data"],
+        "team_dev_out_of_fold": dev_report,
+        "team_test": test_report,
+    }
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return path.name  # outside the models folder: its name only, no local paths
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "micro_f1": report["micro"]["f1"],
+        "macro_f1": report["macro"]["f1"],
+        "f1": {k: v["f1"] for k, v in report["themes"].items() if v["support"]},
+    }

@@ -1,0 +1,58 @@
+"""Theme and rotation scoring (nlp_pipeline/evaluation/themes.py), and the quality gate: the
+shipped head on the team test split against the floors in models/themes/quality_floors.json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nlp_pipeline.cli import main
+from nlp_pipeline.evaluation.themes import TEAM_SET_DIR, flow_scores, multilabel_scores
+from tests.conftest import CORE_THEME_IDS, REPO, shared_data
+
+FLOORS = REPO / "models" / "themes" / "quality_floors.json"
+
+
+def test_multilabel_scores_count_per_theme_and_average() -> None:
+    gold = [{"earnings"}, {"earnings", "inflation"}, set(), {"inflation"}]
+    predicted = [{"earnings"}, {"inflation"}, {"earnings"}, {"valuation"}]
+    report = multilabel_scores(gold, predicted, ["earnings", "inflation", "valuation"])
+    earnings, inflation = report["themes"]["earnings"], report["themes"]["inflation"]
+    assert (earnings["precision"], earnings["recall"]) == (0.5, 0.5)
+    assert (inflation["precision"], inflation["recall"], inflation["f1"]) == (1.0, 0.5, 0.6667)
+    # micro: 2 true positives, 4 predicted, 4 gold
+    assert report["micro"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    # macro over the themes with gold items only (valuation has none)
+    assert report["macro"]["f1"] == pytest.approx((0.5 + 0.6667) / 2, abs=1e-4)
+    assert report["themes_without_support"] == {"valuation": 1}
+
+
+def test_flow_scores_compare_sets_of_pairs() -> None:
+    gold = [{("MEGA_CAP", "SMALL_CAP"), ("MEGA_CAP", "MID_CAP")}, set(), {(None, "VALUE")}]
+    predicted = [{("MEGA_CAP", "SMALL_CAP")}, {(None, "ENERGY")}, {("GROWTH", "VALUE")}]
+    assert flow_scores(gold, predicted) == {
+        "precision": 0.3333,
+        "recall": 0.3333,
+        "f1": 0.3333,
+        "gold": 3,
+        "predicted": 3,
+    }
+
+
+def test_quality_gate_on_the_team_test_split(capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped head must not fall below the pinned floors (lowering one is deliberate)."""
+    shared_data("reuters_2012_2013")
+    if not (REPO / "models" / "themes" / "head.npz").is_file():
+        pytest.skip("no trained theme head in models/themes")
+    assert (TEAM_SET_DIR / "labels.jsonl").is_file()
+    floors = json.loads(FLOORS.read_text())["team_test"]
+    assert main(["eval", "themes", "--dataset", "team", "--split", "test"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "test" and report["items"] >= 100
+    assert set(report["themes"]) == set(CORE_THEME_IDS)
+    assert report["micro"]["f1"] >= floors["micro_f1"]
+    assert report["macro"]["f1"] >= floors["macro_f1"]
+    for theme_id, floor in floors["theme_f1"].items():
+        assert report["themes"][theme_id]["f1"] >= floor, theme_id
+    assert report["rotations"]["precision"] >= floors["rotations_precision"]

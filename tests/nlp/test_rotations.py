@@ -1,0 +1,85 @@
+"""Rotation flows from sentence patterns (nlp_pipeline/nlp/rotations.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp_pipeline.nlp.rotations import SEGMENTS, PatternRotationExtractor, sentence_flows
+
+
+def flows(sentence: str) -> set[tuple[str | None, str]]:
+    return {(source, target) for source, target, _ in sentence_flows(sentence)}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "Capital flows into small and mid caps as the mega-cap tech trade fades.",
+            {("MEGA_CAP", "SMALL_CAP"), ("MEGA_CAP", "MID_CAP")},
+        ),
+        (
+            "Investors rotated out of growth stocks and into value stocks this week.",
+            {("GROWTH", "VALUE")},
+        ),
+        ("The shift from growth to value is accelerating.", {("GROWTH", "VALUE")}),
+        ("Traders favored value over growth as yields rose.", {("GROWTH", "VALUE")}),
+        (
+            "Hedge funds sold the Magnificent Seven to buy industrials and materials.",
+            {("MEGA_CAP", "INDUSTRIALS"), ("MEGA_CAP", "MATERIALS")},
+        ),
+        (
+            "Investors sought refuge in healthcare and consumer staples.",
+            {(None, "HEALTH_CARE"), (None, "CONSUMER_STAPLES")},
+        ),
+        ("Rotation into cyclicals picked up after the jobs report.", {(None, "CYCLICAL")}),
+        (
+            "Investors dumped tech shares and bought banks.",
+            {("INFORMATION_TECHNOLOGY", "FINANCIALS")},
+        ),
+        ("The mid-cap value ETF experienced big inflows this month.", {(None, "MID_CAP")}),
+        (
+            "Money is moving out of AI chip makers and into utilities.",
+            {("INFORMATION_TECHNOLOGY", "UTILITIES")},
+        ),
+    ],
+)
+def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str]]) -> None:
+    assert flows(sentence) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Segments without money moving.
+        "Small caps outperformed the S&P 500 for a third straight week.",
+        "The central bank cut rates, and banks rallied.",
+        # Money leaving with no destination named is not a flow.
+        "Outflows from energy funds hit a record.",
+        "Cash is leaving mega caps.",
+        # 'central banks' is not the financials sector.
+        "Money flowed into bonds as central banks signalled cuts.",
+        "Apple sold its stake to a tech company.",
+    ],
+)
+def test_no_flow_without_both_money_moving_and_a_destination(sentence: str) -> None:
+    assert flows(sentence) == set()
+
+
+def test_flow_confidence_is_higher_when_both_sides_are_named() -> None:
+    (both,) = sentence_flows("Investors rotated out of growth stocks and into value stocks.")
+    (one,) = sentence_flows("Rotation into cyclicals picked up.")
+    assert both[2] > one[2]
+    assert 0 < one[2] < 1 and 0 < both[2] < 1
+
+
+def test_extractor_keeps_sentence_order_and_uses_known_segments() -> None:
+    sentences = [
+        "Nothing to see here.",
+        "Capital flows into small and mid caps as the mega-cap tech trade fades.",
+        "",
+    ]
+    out = PatternRotationExtractor().extract(sentences)
+    assert [len(per) for per in out] == [0, 2, 0]
+    for source, target, _ in out[1]:
+        assert source in SEGMENTS and target in SEGMENTS

@@ -1,0 +1,218 @@
+"""The embedding theme head (nlp_pipeline/nlp/theme_head.py): numpy pieces on synthetic data, and
+the shipped head with a user theme on the real encoder (skipped when the encoder is absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.nlp.encoder import EncodedSentences, SentenceEncoder
+from nlp_pipeline.nlp.theme_head import (
+    EmbeddingThemeHead,
+    TrainedHead,
+    file_sha1,
+    fit_logistic,
+    sigmoid,
+)
+from nlp_pipeline.nlp.themes import load_taxonomy
+from tests.conftest import CORE_THEME_IDS, REPO
+
+MODELS = REPO / "models"
+ENCODER = MODELS / "sentiment"
+
+
+def test_fit_logistic_separates_two_clusters() -> None:
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(1.0, 0.3, (40, 3)), rng.normal(-1.0, 0.3, (40, 3))])
+    y = np.concatenate([np.ones(40), np.zeros(40)])
+    coef, intercept = fit_logistic(x, y, np.ones(80), l2=0.1)
+    probs = sigmoid(x @ coef + intercept)
+    assert (probs[:40] > 0.9).all() and (probs[40:] < 0.1).all()
+    # Weighting the positives up moves the boundary toward the negatives.
+    light, light_b = fit_logistic(x, y, np.ones(80), l2=10.0)
+    heavy, heavy_b = fit_logistic(x, y, np.where(y > 0, 5.0, 1.0), l2=10.0)
+    origin = np.zeros(3)
+    assert sigmoid(origin @ heavy + heavy_b) > sigmoid(origin @ light + light_b)
+
+
+def synthetic_head(tmp_path: Path) -> Path:
+    """A head over a 4-d 'embedding' where dimension 0 means earnings and 1 means inflation."""
+    themes, _ = load_taxonomy([MODELS / "themes" / "taxonomy.yaml"])
+    ids = [t.id for t in themes]
+    dim = 4
+    weights = np.zeros((len(ids), dim + len(ids)), np.float32)
+    bias = np.full(len(ids), -5.0, np.float32)
+    weights[ids.index("earnings"), 0] = 10.0
+    weights[ids.index("inflation"), 1] = 10.0
+    head = TrainedHead(
+        ids, ids, weights, bias, np.full(len(ids), 0.5, np.float32), np.zeros((3, dim)), {}
+    )
+    models = tmp_path / "models"
+    (models / "themes").mkdir(parents=True)
+    (models / "themes" / "taxonomy.yaml").write_bytes(
+        (MODELS / "themes" / "taxonomy.yaml").read_bytes()
+    )
+    head.save(models / "themes")
+    return models
+
+
+def encoded(rows: list[list[float]]) -> EncodedSentences:
+    return EncodedSentences(np.zeros((len(rows), 3), np.float32), np.array(rows, np.float32))
+
+
+def test_saved_head_predicts_from_embeddings_with_thresholds(tmp_path: Path) -> None:
+    models = synthetic_head(tmp_path)
+    head = EmbeddingThemeHead.from_models_dir(models, check_encoder=False)
+    assert head.theme_ids == CORE_THEME_IDS
+    out = head.predict(
+        ["a", "b", "c", "d"],
+        encoded([[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0], [0.4, 0, 0, 0]]),
+    )
+    assert set(out[0]) == {"earnings"} and out[0]["earnings"] == pytest.approx(0.9933, abs=1e-3)
+    assert set(out[1]) == {"inflation"}
+    assert set(out[2]) == {"earnings", "inflation"}
+    assert out[3] == {}  # sigmoid(10 * 0.4 - 5) = 0.27 < 0.5
+    assert head.predict([], encoded([])) == []
+    with pytest.raises(ValueError):
+        head.predict(["one"], encoded([]))
+
+
+def test_user_theme_with_cues_only_needs_no_encoder(tmp_path: Path) -> None:
+    models = synthetic_head(tmp_path)
+    user = tmp_path / "mine.yaml"
+    user.write_text(
+        "themes:\n  - id: quantum_computing\n    keywords: ['qubits?', 'quantum comput\\w+']\n"
+    )
+    plain = EmbeddingThemeHead.from_models_dir(models, check_encoder=False)
+    head = EmbeddingThemeHead.from_models_dir(models, [user], check_encoder=False)
+    assert head.theme_ids[-1] == "quantum_computing"
+    assert head.version != plain.version
+    out = head.predict(
+        ["A chip with 1,000 qubits.", "Profits rose."], encoded([[0, 0, 0, 0], [1, 0, 0, 0]])
+    )
+    assert out[0] == {"quantum_computing": 0.75}
+    assert set(out[1]) == {"earnings"}
+
+
+def test_user_theme_with_a_core_id_replaces_the_trained_head(tmp_path: Path) -> None:
+    models = synthetic_head(tmp_path)
+    user = tmp_path / "mine.yaml"
+    user.write_text("themes:\n  - id: earnings\n    keywords: ['profit bonanza']\n")
+    head = EmbeddingThemeHead.from_models_dir(models, [user], check_encoder=False)
+    assert head.theme_ids.count("earnings") == 1
+    out = head.predict(
+        ["Profits rose.", "A profit bonanza."], encoded([[1, 0, 0, 0], [0, 0, 0, 0]])
+    )
+    assert out == [{}, {"earnings": 0.75}]
+
+
+def test_missing_head_and_foreign_encoder_are_clear_errors(tmp_path: Path) -> None:
+    models = synthetic_head(tmp_path)
+    (models / "themes" / "head.npz").rename(models / "themes" / "head.saved.npz")
+    with pytest.raises(ConfigError, match="train themes"):
+        EmbeddingThemeHead.from_models_dir(models)
+    (models / "themes" / "head.saved.npz").rename(models / "themes" / "head.npz")
+    head = TrainedHead.load(models / "themes")
+    head.meta = {"encoder": {"sha1": "0" * 40}}
+    head.save(models / "themes")
+    encoder = models / "sentiment"
+    encoder.mkdir()
+    (encoder / "model.onnx").write_bytes(b"another model")
+    with pytest.raises(ConfigError, match="trained on another encoder"):
+        EmbeddingThemeHead.from_models_dir(models)
+
+
+def shipped_encoder() -> Path:
+    if not (ENCODER / "model.onnx").is_file():
+        pytest.skip(f"no sentence encoder in {ENCODER}")
+    if not (MODELS / "themes" / "head.npz").is_file():
+        pytest.skip("no trained theme head in models/themes")
+    return ENCODER
+
+
+# A user narrative the core taxonomy lacks: labour strikes. Eight examples define it; the
+# held-out sentences below (positives and confusable negatives) were written for this test.
+STRIKE_THEME = """\
+themes:
+  - id: labor_strikes
+    name: Labor strikes
+    description: workers striking or threatening to strike, union walkouts and labor disputes
+    examples:
+      - Dockworkers at East Coast ports walked off the job after contract talks collapsed.
+      - The autoworkers union expanded its strike to two more assembly plants.
+      - Nurses at three hospitals voted to authorize a strike over staffing levels.
+      - Flight attendants picketed outside the airline's headquarters demanding higher pay.
+      - The walkout by machinists has halted production of the company's jets for a month.
+      - Rail unions threatened a nationwide strike that could snarl freight traffic.
+      - Teachers in the district went on strike for the first time in 30 years.
+      - Factory workers staged a walkout to protest the plan to close the plant.
+"""
+STRIKE_HELD_OUT = [
+    "Thousands of hotel workers went on strike in Las Vegas over wages.",
+    "The union said its members would stay off the job until a new contract is signed.",
+    "Actors joined writers on the picket lines, shutting down film production.",
+    "A strike at the copper mine has cut output by a third.",
+    "Warehouse workers at the retailer walked out during the holiday rush.",
+    "Port workers in Antwerp held a 24-hour strike against pension changes.",
+    "The pilots' union voted overwhelmingly to authorize a strike.",
+    "The carmaker lost an estimated $1.5 billion of production to the six-week strike.",
+    "Refinery workers walked off the job, disrupting fuel supplies.",
+    "Union leaders rejected the latest offer and extended the walkout.",
+    "Bus drivers in the city went on strike, stranding commuters.",
+    "A threatened strike by postal workers was averted at the last minute.",
+]
+NOT_STRIKES = [
+    "Employers added 180,000 jobs last month, slightly below expectations.",
+    "The unemployment rate held at 4.1% in October.",
+    "The company plans to cut 2,000 jobs as part of a restructuring.",
+    "Wage growth slowed to 3.8% from a year earlier.",
+    "The Fed is expected to hold rates steady next week.",
+    "The airline reported record quarterly revenue on strong travel demand.",
+    "Oil prices fell as OPEC signaled higher output.",
+    "The retailer's shares jumped after it raised its sales forecast.",
+    "Home sales rose for a second straight month.",
+    "The automaker unveiled a cheaper electric model for next year.",
+    "Shipping rates climbed as demand for container freight recovered.",
+    "The hospital chain agreed to buy a smaller rival for $2 billion.",
+    "Regulators fined the bank for weak anti-money-laundering controls.",
+    "The mine's owner raised its copper production guidance.",
+    "Tariffs on imported steel went into effect on Monday.",
+    "Investors rotated out of tech stocks and into small caps.",
+    "Jobless claims fell to their lowest level in three months.",
+    "The chipmaker's new factory will employ 3,000 people.",
+    "Consumer confidence dropped as worries about layoffs grew.",
+    "The pension fund increased its allocation to private equity.",
+    "The company hired a new chief executive from a rival.",
+    "Factory output rose 0.4% in the month.",
+    "Teachers' pension funds are among the largest investors in the stock.",
+    "The film studio's box office receipts beat forecasts.",
+]
+
+
+def test_user_theme_from_eight_examples_finds_its_held_out_sentences(tmp_path: Path) -> None:
+    encoder_dir = shipped_encoder()
+    user = tmp_path / "strikes.yaml"
+    user.write_text(STRIKE_THEME, encoding="utf-8")
+    head = EmbeddingThemeHead.from_models_dir(MODELS, [user])
+    sentences = STRIKE_HELD_OUT + NOT_STRIKES
+    out = head.predict(sentences, SentenceEncoder(encoder_dir).encode(sentences))
+    predicted = [("labor_strikes" in scores) for scores in out]
+    tp = sum(predicted[: len(STRIKE_HELD_OUT)])
+    fp = sum(predicted[len(STRIKE_HELD_OUT) :])
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / len(STRIKE_HELD_OUT)
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    assert f1 >= 0.70, (precision, recall)
+    # The core themes still work beside the user theme.
+    assert "economic_growth" in out[len(STRIKE_HELD_OUT)]
+
+
+def test_shipped_head_matches_the_encoder_it_was_trained_on() -> None:
+    encoder_dir = shipped_encoder()
+    head = TrainedHead.load(MODELS / "themes")
+    assert head.meta["encoder"]["sha1"] == file_sha1(encoder_dir / "model.onnx")
+    assert head.theme_ids == CORE_THEME_IDS
+    assert ((head.thresholds > 0.0) & (head.thresholds < 1.0)).all()

@@ -1,0 +1,58 @@
+"""Pieces of the theme-head recipe (nlp_pipeline/train/themes.py) on small known inputs; the
+recipe itself trains on the shared data and is never run by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nlp_pipeline.nlp.themes import Theme
+from nlp_pipeline.train.themes import (
+    ThemeTrainingConfig,
+    best_thresholds,
+    taxonomy_rows,
+    tfn_rows,
+)
+
+CONFIG = ThemeTrainingConfig(
+    models_dir=Path("models"), tfn_positives_per_topic=2, tfn_negatives_per_topic=1
+)
+
+
+def test_best_threshold_maximises_f1_and_keeps_half_for_rare_themes() -> None:
+    probs = np.array([[0.9, 0.9], [0.7, 0.1], [0.32, 0.1], [0.3, 0.2], [0.1, 0.1], [0.05, 0.1]])
+    labels = np.array([[1, 1], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0]])
+    thresholds = best_thresholds(probs, labels)
+    # Theme 0: at 0.3 all three positives and one negative pass (F1 6/7); at 0.35 the 0.32
+    # positive is lost (F1 4/5). 0.2 and 0.25 tie with 0.3; ties go to the one nearest 0.5.
+    assert thresholds[0] == np.float32(0.3)
+    assert thresholds[1] == np.float32(0.5)  # one positive: too few to tune on
+
+
+def test_taxonomy_rows_label_examples_and_counter_examples() -> None:
+    themes = [
+        Theme("a", "A", "", (), ("a one", "a two"), (("looks like a, is b", ("b",)),)),
+        Theme("b", "B", "", (), ("b one",)),
+    ]
+    rows = taxonomy_rows(themes, CONFIG)
+    assert rows.texts == ["a one", "a two", "looks like a, is b", "b one"]
+    assert rows.labels.tolist() == [[1, 0], [1, 0], [0, 1], [0, 1]]
+    assert rows.known.all()
+    assert rows.kind == ["taxonomy", "taxonomy", "counter", "taxonomy"]
+    assert rows.weight[2] == CONFIG.weight_counter
+
+
+def test_tfn_rows_sample_per_topic_and_know_only_mapped_themes() -> None:
+    ids = ["earnings", "inflation", "energy_commodities"]
+    tweets = [(f"earnings tweet {i}", 5) for i in range(5)]  # topic 5 -> earnings
+    tweets += [(f"macro tweet {i}", 14) for i in range(3)]  # a negative topic
+    tweets += [(f"company news {i}", 2) for i in range(3)]  # neither: left out
+    rows = tfn_rows(tweets, ids, CONFIG)
+    assert sum(t.startswith("earnings") for t in rows.texts) == 2
+    assert sum(t.startswith("macro") for t in rows.texts) == 1
+    assert not any(t.startswith("company") for t in rows.texts)
+    for text, label, known in zip(rows.texts, rows.labels, rows.known, strict=True):
+        assert known.tolist() == [1, 0, 1]  # inflation is unknown for tweets
+        assert label.tolist() == ([1, 0, 0] if text.startswith("earnings") else [0, 0, 0])
+    assert tfn_rows(tweets, ids, CONFIG).texts == rows.texts  # same sample every time
