@@ -881,6 +881,21 @@ EPILOG_EXIT_CODES = """exit status:
   2  usage or configuration error (bad option, feeds file, SQL...); nothing was done"""
 
 
+class _CommandListFormatter(argparse.RawDescriptionHelpFormatter):
+    """Puts every command's summary on the command's own line: argparse measures the commands
+    without their indent, so a long name ('comentions') would push its summary down a line."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.help is argparse.SUPPRESS:
+            return
+        subactions: list[argparse.Action] = getattr(action, "_get_subactions", list)()
+        for subaction in subactions:
+            width = len(self._format_action_invocation(subaction))
+            indented = width + self._current_indent + self._indent_increment
+            self._action_max_length = max(self._action_max_length, indented)
+
+
 def _command(
     sub: Any,
     name: str,
@@ -932,10 +947,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nlp-pipeline",
         description="Financial news NLP: ingest feeds, tag tickers, sentiment and themes, "
         "and query the results.",
-        # Wide enough that every command's summary starts on its own line.
-        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(
-            prog, max_help_position=16
-        ),
+        formatter_class=_CommandListFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -46,10 +46,12 @@ def test_docs_are_up_to_date() -> None:
 def test_contract_fields_are_exactly_what_tag_produces(analyzer: Analyzer) -> None:
     text = (
         "Shares of Comfort Systems USA (NYSE: FIX) fell 9% after project delays; small caps "
-        "lagged.\nThe Fed cut rates and the Russell 2000 rallied. " + "calm " * 40_000
+        "lagged.\nThe Fed cut rates and the Russell 2000 rallied. Investors rotated out of "
+        "megacap tech and into small caps. " + "calm " * 40_000
     )
     output = tag_text(analyzer, text)  # long enough to carry the optional `truncated` note
     assert output["entities"] and output["themes"] and output["sentences"]
+    assert output["rotations"]
     produced = _paths(output)
     documented = {f.path: f.type for f in (*reference.CONTRACT_FIELDS, *reference.OPTIONAL_FIELDS)}
     assert set(produced) == set(documented)
