@@ -1,4 +1,5 @@
-"""Pieces of the sentiment training recipe that need no torch (nlp_pipeline/train/sentiment.py)."""
+"""Pieces of the sentiment training recipe (nlp_pipeline/train/sentiment.py) that run without
+training: batching, calibration, metrics, config checks, weight averaging."""
 
 from __future__ import annotations
 
@@ -46,3 +47,23 @@ def test_config_validates_itself(tmp_path: Path) -> None:
         SentimentTrainingConfig(tmp_path, tmp_path, student_epochs=0)
     with pytest.raises(TrainingError, match="gold_weight"):
         SentimentTrainingConfig(tmp_path, tmp_path, gold_weight=1.5)
+
+
+def test_average_states_means_float_weights_and_keeps_integer_buffers() -> None:
+    torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    from nlp_pipeline.train.sentiment import average_states
+
+    first = {"w": torch.tensor([1.0, 3.0]), "ids": torch.tensor([0, 1, 2])}
+    second = {"w": torch.tensor([3.0, 5.0]), "ids": torch.tensor([0, 1, 2])}
+    averaged = average_states([first, second])
+    assert averaged["w"].tolist() == [2.0, 4.0]
+    assert averaged["ids"].tolist() == [0, 1, 2]
+    assert average_states([first])["w"].tolist() == [1.0, 3.0]
+
+
+def test_soup_members_may_override_only_student_settings(tmp_path: Path) -> None:
+    member = {"seed": 7, "student_lr": 5e-5}
+    assert SentimentTrainingConfig(tmp_path, tmp_path, soup=(member,)).soup == (member,)
+    with pytest.raises(TrainingError, match=r"soup member 2 may set .* not \['teacher_lr'\]"):
+        SentimentTrainingConfig(tmp_path, tmp_path, soup=(member, {"teacher_lr": 1e-5}))
+    assert SentimentTrainingConfig(tmp_path, tmp_path).soup == ()  # off in the shipped recipe
