@@ -1256,8 +1256,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--out", default="models/sentiment", help="output model folder")
     t.add_argument("--work-dir", default="build/train-sentiment", help="checkpoints and logs")
-    t.add_argument("--distill", action="store_true", help="train an mpnet teacher and distill")
-    t.add_argument("--teacher", metavar="DIR", help="all-mpnet-base-v2 folder (with --distill)")
+    t.add_argument(
+        "--distill",
+        action="store_true",
+        help="train an all-mpnet-base-v2 teacher on FPB and distill it into the student",
+    )
+    t.add_argument(
+        "--teacher",
+        metavar="DIR",
+        help="all-mpnet-base-v2 folder for --distill (default: $NLP_PIPELINE_MPNET)",
+    )
     t.add_argument("--seed", type=int, default=13)
     t.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     t.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")
