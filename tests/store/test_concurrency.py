@@ -54,8 +54,10 @@ def _python(script: str, *args: str) -> subprocess.Popen[str]:
 
 
 def test_readers_answer_while_another_process_writes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Readers wait for the batch in hand however slow a loaded machine makes it.
+    monkeypatch.setenv("NLP_PIPELINE_DB_WAIT", "60")
     path = tmp_path / "s.duckdb"
     Store(path).close()
     writer = _python(WRITER, str(path), "60")
