@@ -71,7 +71,13 @@ def test_incomplete_model_folder_is_named(tmp_path: Path) -> None:
 
 def test_bad_config_is_named(tmp_path: Path) -> None:
     for name in ("model.onnx", "tokenizer.json"):
-        (tmp_path / name).symlink_to((MODEL_DIR / name).resolve())
+        (tmp_path / name).symlink_to((MODEL_DIR / name).resolve())  # MODEL_DIR may be relative
     (tmp_path / "config.json").write_text(json.dumps({"version": "x"}))
     with pytest.raises(ConfigError, match="bad encoder config"):
         SentenceEncoder(tmp_path)
+
+
+def test_session_threads_sleep_instead_of_spinning() -> None:
+    options = SentenceEncoder(MODEL_DIR, threads=2).session.get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
