@@ -55,6 +55,7 @@ class SentenceEncoder:
         threads: int | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        spin: bool = True,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -84,10 +85,10 @@ class SentenceEncoder:
         options.intra_op_num_threads = threads or _cpu_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle worker threads sleep instead of spinning: on a machine whose cores are shared
-        # (other jobs, spaCy and DuckDB in this process), spinning burns the CPU the next batch
-        # needs; bench/pipeline.py measured about 30% more sentences/s without it on 2 cores.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Spinning idle worker threads are faster on a quiet machine (2 cores: about 265 vs 235
+        # sentences/s); on cores shared with other busy jobs, sleeping ones did better (54 vs 42
+        # at load 6). `spin: false` in models/pipeline.yaml for shared machines.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.session = ort.InferenceSession(
             str(paths["model.onnx"]), options, providers=["CPUExecutionProvider"]
         )
@@ -157,4 +158,5 @@ def _onnx_encoder(models_dir: Path, options: Mapping[str, Any]) -> SentenceEncod
         threads=int(threads) if threads else None,
         cache_size=int(options.get("cache_size", DEFAULT_CACHE_SIZE)),
         batch_size=int(options.get("batch_size", DEFAULT_BATCH_SIZE)),
+        spin=bool(options.get("spin", True)),
     )

@@ -77,7 +77,9 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
         SentenceEncoder(tmp_path)
 
 
-def test_session_threads_sleep_instead_of_spinning() -> None:
+def test_session_threads_spin_unless_told_to_sleep() -> None:
     options = SentenceEncoder(MODEL_DIR, threads=2).session.get_session_options()
     assert options.intra_op_num_threads == 2
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    sleeping = SentenceEncoder(MODEL_DIR, threads=1, spin=False).session.get_session_options()
+    assert sleeping.get_session_config_entry("session.intra_op.allow_spinning") == "0"
