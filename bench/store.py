@@ -88,7 +88,7 @@ def build(path: Path, n: int) -> None:
             SELECT article_id, 'feed' || (hash(base) % 20), 'https://news.test/' || article_id,
                    'Headline ' || i, 'Article ' || i || ': ' || repeat('market news text ', 30),
                    NULL, NULL, published, published + INTERVAL 4 MINUTE, 'h' || i, cluster_id,
-                   NULL, published + INTERVAL 5 MINUTE, false, story_at
+                   NULL, published + INTERVAL 5 MINUTE, false, story_at, []::VARCHAR[]
             FROM gen""")
         con.execute("""
             INSERT INTO analyses

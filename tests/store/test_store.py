@@ -137,3 +137,24 @@ def test_store_locked_by_another_writer_gives_clear_error(tmp_path: Path) -> Non
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_bulk_insert_dates_a_story_by_its_earliest_copy_and_keeps_tickers(tmp_path: Path) -> None:
+    first = make_article("https://example.com/a", "Fed holds", "The Fed held rates.", day=5)
+    first.publisher_tickers = ["FIX", "NYSE:FIX"]
+    copy = make_article("https://example.com/b", "Fed holds rates", "The Fed held rates.", day=3)
+    copy.cluster_id = first.article_id  # a syndicated copy, dated two days earlier
+    seen = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    with Store(tmp_path / "s.duckdb") as store:
+        assert store.add_articles([first, copy, first], seen_at=seen) == 2  # the repeat skipped
+        assert store.add_articles([copy]) == 0
+        rows = store.query(
+            "SELECT article_id, story_at, first_seen_at, publisher_tickers FROM articles "
+            "ORDER BY article_id"
+        )
+    by_id = {r.article_id: r for r in rows.itertuples()}
+    earliest = datetime(2026, 10, 3, 12, tzinfo=UTC)
+    assert {r.story_at.to_pydatetime() for r in by_id.values()} == {earliest}
+    assert {r.first_seen_at.to_pydatetime() for r in by_id.values()} == {seen}
+    assert list(by_id[first.article_id].publisher_tickers) == ["FIX", "NYSE:FIX"]
+    assert list(by_id[copy.article_id].publisher_tickers) == []
