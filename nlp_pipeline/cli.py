@@ -375,6 +375,30 @@ def _as_of_note(args: argparse.Namespace) -> str:
     return f" as of {args.as_of}" if args.as_of else ""
 
 
+def _entity_hint(store: Any, entity: str) -> str:
+    """' (did you mean ...?)' for an entity the store has not seen: close stored ids, and the ids
+    of stored entities whose name is close ("Comfort Sytems" -> 'FIX' (Comfort Systems USA))."""
+    from nlp_pipeline.suggest import close_matches
+
+    known = store.query("SELECT DISTINCT entity_id, name FROM article_entities")
+    ids = known["entity_id"].tolist()
+    wanted = entity.split(":")[-1]
+    if wanted.upper() in {i.upper() for i in ids}:
+        return ""
+    names = {str(n): str(i) for i, n in zip(ids, known["name"], strict=True) if n and n == n}
+    # A name with a space is not an id: short ids inside it ("MS", "O") are no suggestion.
+    suggestions = [] if " " in wanted.strip() else [repr(i) for i in close_matches(wanted, ids)]
+    for name in close_matches(wanted, names, limit=2):
+        shown = f"{names[name]!r} ({name})"
+        if repr(names[name]) not in suggestions:
+            suggestions.append(shown)
+    if not suggestions:
+        return ""
+    listed = suggestions[0] if len(suggestions) == 1 else ", ".join(suggestions[:-1])
+    listed += "" if len(suggestions) == 1 else f" or {suggestions[-1]}"
+    return f" (did you mean {listed}?)"
+
+
 def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline.store import Store
 
@@ -406,10 +430,7 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
             min_relevance=args.min_relevance,
         )
         if frame.empty and args.entity:
-            ids = store.query("SELECT DISTINCT entity_id FROM article_entities")["entity_id"]
-            known_ids = ids.tolist()
-            if args.entity.upper().split(":")[-1] not in {i.upper() for i in known_ids}:
-                hint = did_you_mean(args.entity.upper(), known_ids)
+            hint = _entity_hint(store, args.entity)
     subject = args.entity.upper() if args.entity else args.theme
     unit = FREQUENCIES[args.freq.upper()]
     what = "Themes in stories mentioning" if by == "theme" else "Entities in stories about"

@@ -142,6 +142,9 @@ def test_trends_unknown_ticker_suggests_stored_ids(
 ) -> None:
     assert main(["trends", "--ticker", "FXI", "--db", str(demo_db)]) == 0
     assert "no stories mention FXI (did you mean 'FIX'" in capsys.readouterr().out
+    # A misspelt company name points at its ticker.
+    assert main(["trends", "--entity", "Comfort Sytems", "--db", str(demo_db)]) == 0
+    assert "(did you mean 'FIX' (Comfort Systems USA)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("window", ["-5", "0", "two"])
