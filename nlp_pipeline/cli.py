@@ -766,7 +766,10 @@ def cmd_themes(args: argparse.Namespace, out: TextIO) -> int:
         raise PipelineError("themes explain needs a theme id (see `nlp-pipeline themes list`)")
     theme = next((t for t in catalog if t["id"] == args.id), None)
     if theme is None:
-        raise PipelineError(f"unknown theme {args.id!r} (see `nlp-pipeline themes list`)")
+        from nlp_pipeline.suggest import did_you_mean
+
+        hint = did_you_mean(args.id, [str(t["id"]) for t in catalog])
+        raise PipelineError(f"unknown theme {args.id!r}{hint} (see `nlp-pipeline themes list`)")
     print(f"{theme['id']} ({theme['source']}): {theme['name']}", file=out)
     print(f"  {theme['definition']}", file=out)
     print("Examples:", file=out)

@@ -69,3 +69,8 @@ def test_trends_rotations_counts_flows_per_period(
     assert all(r["stories"] >= 1 and 0 <= r["score"] <= 1 for r in rows)
     assert main(["trends", "--db", str(demo_db)]) == 2
     assert "--ticker" in capsys.readouterr().err
+
+
+def test_themes_explain_suggests_the_close_id(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["themes", "explain", "small_caps"]) == 2
+    assert "did you mean 'small_cap_rotation'?" in capsys.readouterr().err
