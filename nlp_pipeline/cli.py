@@ -378,7 +378,7 @@ def _as_of_note(args: argparse.Namespace) -> str:
 def _entity_hint(store: Any, entity: str) -> str:
     """' (did you mean ...?)' for an entity the store has not seen: close stored ids, and the ids
     of stored entities whose name is close ("Comfort Sytems" -> 'FIX' (Comfort Systems USA))."""
-    from nlp_pipeline.suggest import close_matches
+    from nlp_pipeline.suggest import close_matches, suggestion_text
 
     known = store.query("SELECT DISTINCT entity_id, name FROM article_entities")
     ids = known["entity_id"].tolist()
@@ -392,11 +392,7 @@ def _entity_hint(store: Any, entity: str) -> str:
         shown = f"{names[name]!r} ({name})"
         if repr(names[name]) not in suggestions:
             suggestions.append(shown)
-    if not suggestions:
-        return ""
-    listed = suggestions[0] if len(suggestions) == 1 else ", ".join(suggestions[:-1])
-    listed += "" if len(suggestions) == 1 else f" or {suggestions[-1]}"
-    return f" (did you mean {listed}?)"
+    return suggestion_text(suggestions)
 
 
 def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
@@ -649,12 +645,8 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _status_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """Feed status for people: yes/no, and "-" where nothing is known yet."""
-    shown = frame.astype(object)
-    shown["enabled"] = shown["enabled"].map(lambda v: "yes" if v else "no")
-    for column in ("last_polled", "last_success", "last_error"):
-        shown[column] = shown[column].map(lambda v: "-" if v is None or v != v or v == "" else v)
-    return shown
+    """Feed status for people: enabled as yes/no (`_table` shows unknowns as "-")."""
+    return frame.assign(enabled=frame["enabled"].map(lambda v: "yes" if v else "no"))
 
 
 def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:

@@ -430,15 +430,17 @@ def feed_status(config: Config, store: Store | None) -> pd.DataFrame:
     rows = []
     state: dict[str, tuple[Any, ...]] = {}
     if store is not None:
-        frame = store.query(
-            """SELECT f.feed_id, f.last_polled_at, f.last_success_at, f.consecutive_failures,
-                      f.last_error,
-                      (SELECT count(*) FROM articles a WHERE a.feed_id = f.feed_id),
-                      (SELECT count(*) FROM ingest_errors e WHERE e.feed_id = f.feed_id)
-               FROM feed_state f"""
-        )
-        for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False):
-            state[row[0]] = tuple(row[1:])
+        polled = store.feed_status()
+        columns = [
+            "last_polled_at",
+            "last_success_at",
+            "failures",
+            "last_error",
+            "articles",
+            "errors",
+        ]
+        for feed_id, *row in polled[["feed_id", *columns]].astype(object).itertuples(index=False):
+            state[feed_id] = tuple(None if v is None or v != v else v for v in row)
     for feed in config.feeds:
         polled, success, failures, error, articles, errors = state.get(
             feed.id, (None, None, 0, None, 0, 0)
@@ -452,7 +454,7 @@ def feed_status(config: Config, store: Store | None) -> pd.DataFrame:
                 "every": f"{feed.poll_interval_s // 60}m",
                 "failures_in_row": failures,
                 # Errors start with the feed's URL, shown once already in `feeds list`.
-                "last_error": (error or "").removeprefix(f"{feed.url}: ")[:80],
+                "last_error": error.removeprefix(f"{feed.url}: ")[:80] if error else None,
                 "errors": errors,
                 "articles": articles,
             }

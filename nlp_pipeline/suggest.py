@@ -28,9 +28,12 @@ def close_matches(word: str, candidates: Iterable[str], limit: int = 3) -> list[
 
 def did_you_mean(word: str, candidates: Iterable[str], limit: int = 3) -> str:
     """' (did you mean 'a' or 'b'?)' or '' when nothing is close, ready to append to a message."""
-    matches = close_matches(word, candidates, limit)
-    if not matches:
+    return suggestion_text([repr(m) for m in close_matches(word, candidates, limit)])
+
+
+def suggestion_text(shown: list[str]) -> str:
+    """' (did you mean a, b or c?)' for suggestions already formatted; '' for none."""
+    if not shown:
         return ""
-    quoted = [repr(m) for m in matches]
-    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
     return f" (did you mean {listed}?)"

@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from nlp_pipeline.formatting import SCORE_DECIMALS, round_score
+from nlp_pipeline.formatting import round_score
 from nlp_pipeline.records import AnalysisResult, EntityAnalysis, SentenceAnalysis, ThemeAnalysis
 
 TIME = pa.timestamp("us", tz="UTC")
@@ -84,14 +83,13 @@ def analysis_tables(
         published, first_seen_at, story_at = (_micros(t) for t in times)
         s = result.sentiment
         analyses(
-            (article_id, version_key, run_id, analyzed, None, s.label, round_score(s.score),
-             s.positive,
+            (article_id, version_key, run_id, analyzed, None, s.label, s.score, s.positive,
              s.neutral, s.negative, len(result.sentences))
         )  # fmt: skip
         tone = {}
         for x in result.sentences:
             x_s = x.sentiment
-            score = round_score(x_s.positive - x_s.negative)
+            score = x_s.positive - x_s.negative
             tone[x.index] = score
             sentences(
                 (article_id, x.index, x.start, x.end, x.text, x_s.label, score, x_s.positive,
@@ -143,10 +141,9 @@ def _array(key: str, values: Sequence[Any]) -> pa.Array:
     if kind == TIME:
         return pa.array(list(values), pa.int64()).cast(TIME)
     if key in _FLOATS:
-        # Stored scores follow the one rounding rule (nlp_pipeline.formatting); +0.0 turns -0.0
-        # into 0.0.
-        rounded = pc.round(pa.array(list(values), kind), SCORE_DECIMALS)
-        return pc.add(rounded, 0.0)
+        # Stored scores follow the one rounding rule (nlp_pipeline.formatting): Python's round
+        # gives the nearest double (Arrow's round can leave 0.42610000000000003).
+        return pa.array([None if v is None else round_score(v) for v in values], kind)
     return pa.array(list(values), kind)
 
 

@@ -725,10 +725,13 @@ class Store:
         )
 
     def feed_status(self) -> pd.DataFrame:
+        """Every polled feed: last poll, last success, failures in a row, last error, and how
+        many articles and ingest errors the store holds for it."""
         return self.query(
             """SELECT f.feed_id, f.last_polled_at, f.last_success_at,
                       f.consecutive_failures AS failures, f.last_error,
-                      (SELECT count(*) FROM articles a WHERE a.feed_id = f.feed_id) AS articles
+                      (SELECT count(*) FROM articles a WHERE a.feed_id = f.feed_id) AS articles,
+                      (SELECT count(*) FROM ingest_errors e WHERE e.feed_id = f.feed_id) AS errors
                FROM feed_state f ORDER BY f.feed_id"""
         )
 
