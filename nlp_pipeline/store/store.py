@@ -221,16 +221,24 @@ class Store:
             ).fetchall()
         }
         first_seen = _utc(seen_at) if seen_at else datetime.now(UTC)
+        clusters = list({a.cluster_id or a.article_id for a in articles})
+        # cluster -> when its story happened: the stored copies' date, then this batch's earliest.
+        story: dict[str, datetime] = dict(
+            con.execute(
+                "SELECT article_id, story_at FROM articles WHERE list_contains(?, article_id)",
+                [clusters],
+            ).fetchall()
+        )
+        stored_story = dict(story)
         rows: list[list[Any]] = []
-        story: dict[str, datetime] = {}  # cluster -> earliest copy, the store's and this batch's
         for article in articles:
             if article.article_id in stored:
                 continue
             stored.add(article.article_id)
             published, fallback = _published_utc(article)
             cluster = article.cluster_id or article.article_id
-            story_at = self._story_at(con, cluster, published)
-            story[cluster] = min(story_at, story.get(cluster, story_at))
+            story_at = min(published, story.get(cluster, published))
+            story[cluster] = story_at
             rows.append(
                 [
                     article.article_id,
@@ -253,6 +261,15 @@ class Store:
             )
         if not rows:
             return 0
+        for cluster, before in stored_story.items():
+            if story[cluster] < before:
+                # A copy dated before the story's stored copies moves the whole story (rare: a
+                # late backfill of another feed).
+                for table in ("articles", "article_entities", "entity_themes"):
+                    con.execute(
+                        f"UPDATE {table} SET story_at = ? WHERE cluster_id = ?",
+                        [story[cluster], cluster],
+                    ).fetchall()
         for row in rows:
             row[_STORY_AT] = story[row[_CLUSTER]]
         # One set-based INSERT from a frame: executemany runs row by row, far slower.
@@ -264,22 +281,6 @@ class Store:
         finally:
             con.unregister("_article_batch")
         return len(rows)
-
-    @staticmethod
-    def _story_at(con: Any, cluster: str, published: datetime) -> datetime:
-        """When the story of a new copy happened: its earliest copy. A copy dated before the
-        story's other copies moves the whole story (rare: a late backfill of another feed)."""
-        row = con.execute(
-            "SELECT min(story_at) FROM articles WHERE article_id = ?", [cluster]
-        ).fetchall()
-        current: datetime | None = row[0][0] if row else None
-        if current is None or current <= published:
-            return current or published
-        for table in ("articles", "article_entities", "entity_themes"):
-            con.execute(
-                f"UPDATE {table} SET story_at = ? WHERE cluster_id = ?", [published, cluster]
-            ).fetchall()
-        return published
 
     def articles_to_analyze(
         self, version_key: str, reanalyze: bool = False
