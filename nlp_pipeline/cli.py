@@ -42,19 +42,10 @@ EXIT_USAGE = 2  # bad arguments or configuration; nothing was done
 # neither pandas nor DuckDB.
 EXPORT_FORMATS = ("parquet", "csv", "jsonl")
 FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
-DEFAULT_WINDOW_DAYS = 28
+DEFAULT_WINDOW_DAYS = 28  # runner.DEFAULT_WINDOW_DAYS, without importing the NLP stack
 STDOUT = "-"
 # Mirrors nlp_pipeline.evaluation.sentiment.DATASETS without importing it at start-up.
 SENTIMENT_DATASETS = ("fpb", "fpb-allagree", "fpb-dev", "tfns", "semeval", "fiqa")
-
-# Mirrors nlp_pipeline.evaluation.sentiment.DATASETS without importing it at start-up.
-SENTIMENT_DATASETS = ("fpb", "fpb-allagree", "fpb-dev", "tfns", "semeval", "fiqa")
-
-if TYPE_CHECKING:  # imported where used: answers from the store need no spaCy
-    from nlp_pipeline import runner
-    from nlp_pipeline.nlp import Analyzer
-
-DEFAULT_WINDOW_DAYS = 28  # runner.DEFAULT_WINDOW_DAYS, without importing the NLP stack
 
 
 def _table(frame: pd.DataFrame, out: TextIO, empty: str = "(nothing yet)") -> None:
@@ -332,19 +323,6 @@ def _tag_jsonl(args: argparse.Namespace, source: str, out: TextIO) -> int:
     return EXIT_INPUT_FAILED if failed else EXIT_OK
 
 
-def _known_themes(store: Any) -> list[str]:
-    """Theme ids the store has seen, plus the core taxonomy's."""
-    from nlp_pipeline import resources
-    from nlp_pipeline.nlp.themes import load_taxonomy
-
-    stored = store.query("SELECT DISTINCT theme_id FROM article_themes")["theme_id"].tolist()
-    try:
-        core, _ = load_taxonomy([resources.models_dir() / "themes" / "taxonomy.yaml"])
-    except PipelineError:
-        core = []
-    return sorted({*stored, *(t.id for t in core)})
-
-
 def _render(
     frame: pd.DataFrame, args: argparse.Namespace, out: TextIO, title: str, empty: str
 ) -> None:
@@ -355,15 +333,12 @@ def _render(
         frame.to_csv(out, index=False)
         return
     if args.format == "json":
-        shown = frame.copy()
-        for column in shown.columns:
-            if shown[column].map(lambda v: hasattr(v, "isoformat")).any():
-                shown[column] = shown[column].map(
-                    lambda v: v.isoformat() if hasattr(v, "isoformat") else v
-                )
-        print(shown.to_json(orient="records", indent=1, date_format="iso"), file=out)
+        from nlp_pipeline.formatting import json_records
+
+        print(json_records(frame), file=out)
         return
-    print(title, file=out)
+    if title:
+        print(title, file=out)
     shown = frame.copy()
     for column in shown.columns:
         if isinstance(shown[column].dtype, pd.Int64Dtype):  # to_string shows <NA> otherwise
@@ -375,26 +350,6 @@ def _as_of_note(args: argparse.Namespace) -> str:
     return f" as of {args.as_of}" if args.as_of else ""
 
 
-def _entity_hint(store: Any, entity: str) -> str:
-    """' (did you mean ...?)' for an entity the store has not seen: close stored ids, and the ids
-    of stored entities whose name is close ("Comfort Sytems" -> 'FIX' (Comfort Systems USA))."""
-    from nlp_pipeline.suggest import close_matches, suggestion_text
-
-    known = store.query("SELECT DISTINCT entity_id, name FROM article_entities")
-    ids = known["entity_id"].tolist()
-    wanted = entity.split(":")[-1]
-    if wanted.upper() in {i.upper() for i in ids}:
-        return ""
-    names = {str(n): str(i) for i, n in zip(ids, known["name"], strict=True) if n and n == n}
-    # A name with a space is not an id: short ids inside it ("MS", "O") are no suggestion.
-    suggestions = [] if " " in wanted.strip() else [repr(i) for i in close_matches(wanted, ids)]
-    for name in close_matches(wanted, names, limit=2):
-        shown = f"{names[name]!r} ({name})"
-        if repr(names[name]) not in suggestions:
-            suggestions.append(shown)
-    return suggestion_text(suggestions)
-
-
 def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline.store import Store
 
@@ -402,18 +357,13 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
         return _rotation_trends(args, out)
     if not args.entity and not args.theme:
         raise PipelineError("trends needs --entity (or --ticker), --theme, or both")
-    from nlp_pipeline.suggest import did_you_mean
+    from nlp_pipeline.answers import check_theme, entity_hint
 
     by = args.by or ("theme" if args.entity else "entity")
     hint = ""
     with Store(_db(args), read_only=True) as store:
         if args.theme:
-            known = _known_themes(store)
-            if args.theme not in known:
-                raise PipelineError(
-                    f"unknown theme {args.theme!r}{did_you_mean(args.theme, known)}; "
-                    f"known themes: {', '.join(known)}"
-                )
+            check_theme(store, args.theme)
         frame = store.trends(
             entity=args.entity,
             theme=args.theme,
@@ -426,7 +376,7 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
             min_relevance=args.min_relevance,
         )
         if frame.empty and args.entity:
-            hint = _entity_hint(store, args.entity)
+            hint = entity_hint(store, args.entity)
     subject = args.entity.upper() if args.entity else args.theme
     unit = FREQUENCIES[args.freq.upper()]
     what = "Themes in stories mentioning" if by == "theme" else "Entities in stories about"
@@ -504,14 +454,17 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "min_relevance": args.min_relevance,
         "scope": args.scope,
         "as_of": args.as_of,
+        "dated_by": args.dated_by,
     }
 
 
 def cmd_articles(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline.store import Store
 
+    if args.id:
+        return _article(args, out)
     with Store(_db(args), read_only=True) as store:
-        frame = store.articles(limit=args.limit, **_filters(args))
+        frame = store.articles(limit=args.limit, offset=args.offset, **_filters(args))
     if args.format == "table":
         frame = frame.drop(columns=["url", "cluster_id", "model_versions"])
         for column in ("entities", "themes"):
@@ -521,16 +474,49 @@ def cmd_articles(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _rotation_trends(args: argparse.Namespace, out: TextIO) -> int:
+def _article(args: argparse.Namespace, out: TextIO) -> int:
+    """`articles --id ID`: one article in full."""
     from nlp_pipeline.store import Store
 
     with Store(_db(args), read_only=True) as store:
-        frame = store.rotation_flows(args.freq)
+        detail = store.article(args.id, as_of=args.as_of)
+    if args.format == "json":
+        print(json.dumps(detail, ensure_ascii=False, indent=1), file=out)
+        return EXIT_OK
+    import pandas as pd
+
+    if args.format == "csv":
+        pd.DataFrame(detail["sentences"]).to_csv(out, index=False)
+        return EXIT_OK
+    print(
+        f"{detail['title']}\n  {detail['published']}  {detail['feed_id']}  {detail['url']}",
+        file=out,
+    )
+    print(f"  tone {detail['sentiment']} ({detail['sentiment_label']})", file=out)
+    for name in ("entities", "themes", "rotations"):
+        rows = pd.DataFrame(detail[name])
+        print(f"\n{name.capitalize()}:", file=out)
+        _table(rows.drop(columns=["spans"], errors="ignore"), out, "(none)")
+    print("\nSentences:", file=out)
+    sentences = pd.DataFrame(detail["sentences"])
+    if not sentences.empty:
+        sentences["themes"] = sentences["themes"].map(lambda v: " ".join(v))
+    _table(sentences.drop(columns=["sentiment_label"], errors="ignore"), out, "(none)")
+    return EXIT_OK
+
+
+def _rotation_trends(args: argparse.Namespace, out: TextIO) -> int:
+    from nlp_pipeline.store import Store
+    from nlp_pipeline.store.queries import utc
+
+    with Store(_db(args), read_only=True) as store:
+        frame = store.rotation_flows(args.freq, start=utc(args.start), end=utc(args.end))
     if args.format == "csv":
         frame.to_csv(out, index=False)
     elif args.format == "json":
-        frame["period"] = frame["period"].astype(str)
-        print(frame.to_json(orient="records", indent=1), file=out)
+        from nlp_pipeline.formatting import json_records
+
+        print(json_records(frame), file=out)
     else:
         print(
             f"Rotation flows by {FREQUENCIES[args.freq.upper()]} (stories; from None: the side "
@@ -737,23 +723,16 @@ def cmd_themes(args: argparse.Namespace, out: TextIO) -> int:
     from nlp_pipeline.nlp.themes import theme_catalog
     from nlp_pipeline.store import Store
 
-    catalog = theme_catalog(default_models_dir(), [Path(p) for p in args.themes or []])
+    extra = [Path(p) for p in args.themes or []]
     if args.action == "list":
-        import pandas as pd
+        from nlp_pipeline.answers import theme_table
 
-        frame = pd.DataFrame(
-            [
-                {
-                    "id": t["id"],
-                    "source": t["source"],
-                    "examples": len(t["examples"]),  # type: ignore[arg-type]
-                    "name": t["name"],
-                }
-                for t in catalog
-            ]
-        )
-        _table(frame, out)
+        frame = theme_table(extra)
+        if args.format == "table":
+            frame = frame.drop(columns=["definition"])
+        _render(frame, args, out, "", "(nothing yet)")
         return EXIT_OK
+    catalog = theme_catalog(default_models_dir(), extra)
     if not args.id:
         raise PipelineError("themes explain needs a theme id (see `nlp-pipeline themes list`)")
     theme = next((t for t in catalog if t["id"] == args.id), None)
@@ -842,10 +821,41 @@ def cmd_refdata(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_entities(args: argparse.Namespace, out: TextIO) -> int:
     import pandas as pd
 
+    if args.action == "stored":
+        from nlp_pipeline.store import Store
+
+        with Store(_db(args), read_only=True) as store:
+            frame = store.entities(search=args.search, entity_type=args.type, limit=args.limit)
+        _render(frame, args, out, "Entities in the store, most stories first:", "no entity matches")
+        return EXIT_OK
     analyzer = _analyzer(args)
     rows = analyzer.recognizer.entity_table(args.type)
     frame = pd.DataFrame(rows, columns=["type", "id", "name", "exchange"])
-    _table(frame, out, "(no entities)")
+    _render(frame, args, out, "", "(no entities)")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from nlp_pipeline.server import serve
+    except ImportError as exc:
+        raise PipelineError(
+            f"serve needs the serve extra ({exc.name} is missing): "
+            "pip install 'nlp-pipeline[serve]'"
+        ) from None
+    db = _db(args)
+    if not db.exists():
+        raise PipelineError(f"no store at {db} (run `nlp-pipeline run` first, or give --db)")
+    print(f"serving {db} at http://{args.host}:{args.port}/ (API docs at /docs)", file=out)
+    out.flush()
+    serve(
+        db,
+        args.host,
+        args.port,
+        themes_paths=[Path(p) for p in args.themes or []],
+        max_tag_bytes=args.max_tag_bytes,
+        cache=not args.no_cache,
+    )
     return EXIT_OK
 
 
@@ -1074,6 +1084,13 @@ def build_parser() -> argparse.ArgumentParser:
             choices=["sentence", "article"],
             help="entity and theme in one sentence (default) or anywhere in the article",
         )
+        p.add_argument(
+            "--dated-by",
+            default="published",
+            choices=["published", "story"],
+            help="--since/--until bound each article's publication (default) or its story's "
+            "first copy (as trends counts)",
+        )
 
     p = _command(
         sub,
@@ -1121,6 +1138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "explain"])
     p.add_argument("id", nargs="?", help="theme id (explain)")
     p.add_argument("--limit", type=int, default=5, help="stored sentences to show (explain)")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"], help="list")
 
     p = _command(
         sub,
@@ -1160,6 +1178,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     article_filters(p)
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0, help="skip this many matches (paging)")
+    p.add_argument("--id", metavar="ARTICLE_ID", help="one article in full (other filters unused)")
 
     p = _command(
         sub,
@@ -1223,11 +1243,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "entities",
         cmd_entities,
-        "list the entities that can be linked (curated ids and listed companies)",
-        ["nlp-pipeline entities list --type INDEX"],
+        "list the entities that can be linked, or those the store names (stored)",
+        ["nlp-pipeline entities list --type INDEX", "nlp-pipeline entities stored --search nvid"],
+        [db],
     )
-    p.add_argument("action", choices=["list"])
+    p.add_argument("action", choices=["list", "stored"])
     p.add_argument("--type", choices=["TICKER", "INDEX", "POLICY", "ORG", "SECTOR"])
+    p.add_argument("--search", metavar="TEXT", help="stored: part of an id or name")
+    p.add_argument("--limit", type=int, default=50, help="stored: at most this many")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
 
     p = _command(
         sub,
@@ -1351,6 +1375,29 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", required=True, choices=["team", "tfn-topics"])
     q.add_argument("--split", default="test", choices=["dev", "test"], help="team split")
     q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+
+    p = _command(
+        sub,
+        "serve",
+        cmd_serve,
+        "the HTTP API and the dashboard over a store, read-only (the serve extra)",
+        ["nlp-pipeline serve --db news.duckdb", "nlp-pipeline serve --host 0.0.0.0 --port 8080"],
+        [db, themes],
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--max-tag-bytes",
+        type=_positive_int,
+        default=1_000_000,
+        metavar="N",
+        help="largest POST /tag body accepted (default 1,000,000)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every answer afresh (answers are cached until the store changes)",
+    )
 
     p = _command(
         sub,

@@ -44,6 +44,19 @@ def round_nested(value: Any) -> Any:
     return value
 
 
+def json_records(frame: pd.DataFrame, indent: int | None = 1) -> str:
+    """An answer as a JSON array of records: dates and times in ISO 8601, missing values null.
+    `--format json` on the command line and the HTTP API both write it, so they match."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if shown[column].map(lambda v: hasattr(v, "isoformat")).any():
+            shown[column] = shown[column].map(
+                lambda v: v.isoformat() if hasattr(v, "isoformat") else v
+            )
+    text: str = shown.to_json(orient="records", indent=indent, date_format="iso")
+    return text
+
+
 def text_table(rows: list[dict[str, Any]], empty: str = "(nothing yet)") -> str:
     """Rows as an aligned plain-text table (numbers right-aligned, text left-aligned, `-` for
     empty cells), indented two spaces; for commands that must answer without importing pandas."""

@@ -40,6 +40,8 @@ def test_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path: Path) -
             assert f"nlp_pipeline/_data/{relative}" in names, relative
     assert "nlp_pipeline/_data/feeds.yaml" in names
     assert "nlp_pipeline/_data/examples/demo/feed.xml" in names
+    for asset in (REPO / "nlp_pipeline" / "web").iterdir():  # the dashboard's files
+        assert f"nlp_pipeline/web/{asset.name}" in names, asset.name
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path, env)
@@ -62,6 +64,13 @@ def test_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path: Path) -
         _run(["nlp-pipeline", "tag", "--text", "Comfort Systems USA (NYSE: FIX) rose."], work, env)
     )
     assert tagged["entities"][0]["id"] == "FIX"
+    # Without the serve extra, `serve` says what to install (and exits 2).
+    served = subprocess.run(
+        ["nlp-pipeline", "serve", "--db", "demo.duckdb"], cwd=work, env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert served.returncode == 2
+    assert "pip install 'nlp-pipeline[serve]'" in served.stderr
 
     # `init` writes a feeds file and the demo feed to edit; runs there use them.
     _run(["nlp-pipeline", "init", "project"], work, env)

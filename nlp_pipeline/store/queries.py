@@ -478,6 +478,12 @@ class ArticleFilter:
     min_relevance: float = 0.0
     scope: str = "sentence"
     as_of: datetime | str | None = None
+    # `since`/`until` bound the article's own `published` time, or with "story" its story's
+    # date (its first copy's), as `trends` counts it: a trends point's articles, copies included.
+    dated_by: str = "published"
+
+
+DATED_BY = ("published", "story")
 
 
 def selected_articles_sql(con: Any, f: ArticleFilter) -> tuple[str, dict[str, Any]]:
@@ -521,12 +527,15 @@ def selected_articles_sql(con: Any, f: ArticleFilter) -> tuple[str, dict[str, An
                 "EXISTS (SELECT 1 FROM article_themes x WHERE x.article_id = n.article_id "
                 "AND x.model_versions = n.model_versions AND x.theme_id = $theme)"
             )
+    if f.dated_by not in DATED_BY:
+        raise StoreError(f"unknown dated_by={f.dated_by!r}; use {' or '.join(DATED_BY)}")
+    date = "a.published" if f.dated_by == "published" else "a.story_at"
     if f.since is not None:
         params["since"] = utc(f.since)
-        conditions.append("a.published >= $since")
+        conditions.append(f"{date} >= $since")
     if f.until is not None:
         params["until"] = utc(f.until)
-        conditions.append("a.published < $until")
+        conditions.append(f"{date} < $until")
     if f.feeds:
         params["feeds"] = list(f.feeds)
         conditions.append("list_contains($feeds, a.feed_id)")
@@ -537,9 +546,10 @@ def selected_articles_sql(con: Any, f: ArticleFilter) -> tuple[str, dict[str, An
     return sql, params
 
 
-def articles(con: Any, f: ArticleFilter, limit: int | None = 100) -> pd.DataFrame:
+def articles(con: Any, f: ArticleFilter, limit: int | None = 100, offset: int = 0) -> pd.DataFrame:
     """Matching articles, newest first, with their tags and evidence sentences: the sentences
-    that carry the filter's theme (any theme without one) and, with an entity, name it."""
+    that carry the filter's theme (any theme without one) and, with an entity, name it.
+    `offset` skips that many matches (pages of `limit`)."""
     selected, params = selected_articles_sql(con, f)
     evidence_theme = (
         "(list_contains(s.themes, $theme) OR list_contains(ev.evidence, s.sentence_index))"
@@ -561,6 +571,7 @@ def articles(con: Any, f: ArticleFilter, limit: int | None = 100) -> pd.DataFram
         else ""
     )
     params["limit"] = limit if limit is not None else 2**62
+    params["offset"] = max(0, offset)
     sql = f"""
         WITH sel AS ({selected}),
         ent AS (SELECT e.article_id, list(e.entity_type || ':' || e.entity_id
@@ -580,5 +591,112 @@ def articles(con: Any, f: ArticleFilter, limit: int | None = 100) -> pd.DataFram
         JOIN analyses n USING (article_id, model_versions)
         LEFT JOIN ent USING (article_id) LEFT JOIN th USING (article_id)
         LEFT JOIN evid USING (article_id)
-        ORDER BY a.published DESC, a.article_id LIMIT $limit"""
+        ORDER BY a.published DESC, a.article_id LIMIT $limit OFFSET $offset"""
+    return _run(con, sql, params)
+
+
+def article_detail(
+    con: Any, article_id: str, as_of: datetime | str | None = None
+) -> dict[str, Any]:
+    """One article in full, from its current analysis (as of `as_of`): its fields, its
+    sentences with their tone and themes, its entities, themes and rotation flows.
+    Raises `StoreError` naming the id when the store has no such (analyzed) article."""
+    cut = utc(as_of)
+    params = {"id": article_id, "as_of": cut}
+    head = _run(
+        con,
+        f"""SELECT a.article_id, a.published, a.published_fallback, a.first_seen_at, a.feed_id,
+                   a.title, a.url, a.author, a.cluster_id,
+                   a.cluster_id <> a.article_id AS near_duplicate, n.sentiment_label,
+                   round(n.sentiment_score, 3) AS sentiment, n.model_versions
+            FROM articles a JOIN analyses n USING (article_id)
+            WHERE a.article_id = $id AND {_current_analysis("n", "a", cut)}""",
+        params,
+    )
+    if head.empty:
+        raise StoreError(f"no analyzed article {article_id!r} in the store")
+    detail: dict[str, Any] = _plain({str(k): v for k, v in head.iloc[0].to_dict().items()})
+    keys = {"id": article_id, "mv": detail["model_versions"]}
+    parts = {
+        "sentences": """SELECT sentence_index AS "index", text, sentiment_label,
+                               round(sentiment_score, 3) AS sentiment, themes
+                        FROM sentences WHERE article_id = $id AND model_versions = $mv
+                        ORDER BY sentence_index""",
+        "entities": """SELECT entity_type AS type, entity_id AS id, name, exchange, mentions,
+                              round(relevance, 3) AS relevance,
+                              round(sentiment, 3) AS sentiment, spans
+                       FROM article_entities WHERE article_id = $id AND model_versions = $mv
+                       ORDER BY relevance DESC, entity_type, entity_id""",
+        "themes": """SELECT theme_id AS id, round(score, 3) AS score,
+                            round(sentiment, 3) AS sentiment, evidence
+                     FROM article_themes WHERE article_id = $id AND model_versions = $mv
+                     ORDER BY score DESC, theme_id""",
+        "rotations": """SELECT source_segment AS "from", target_segment AS "to",
+                               round(score, 3) AS score, round(sentiment, 3) AS sentiment,
+                               evidence
+                        FROM article_rotations WHERE article_id = $id AND model_versions = $mv
+                        ORDER BY score DESC, target_segment""",
+    }
+    for name, sql in parts.items():
+        rows = con.execute(sql, used_params(sql, keys)).fetchall()
+        columns = [c[0] for c in con.description]
+        detail[name] = [_plain(dict(zip(columns, row, strict=True))) for row in rows]
+    return detail
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with JSON-ready values: ISO 8601 times, Python numbers and lists, None for NULL."""
+    plain: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+            value = None
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+        plain[key] = value
+    return plain
+
+
+def stored_entities(
+    con: Any,
+    search: str | None = None,
+    entity_type: str | None = None,
+    limit: int | None = 50,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """Entities the store's current analyses name, most stories first: type, id, name, stories
+    (syndicated copies once) and tone per story. `search` matches the id or the name (case
+    aside; an exact id first); `entity_type` keeps one type."""
+    params: dict[str, Any] = {"limit": limit if limit is not None else 2**62}
+    params["offset"] = max(0, offset)
+    conditions = ["e.superseded_at IS NULL"]
+    if entity_type:
+        kind = entity_type.strip().upper()
+        if kind not in ENTITY_TYPES:
+            raise StoreError(f"unknown entity type {entity_type!r}; use {', '.join(ENTITY_TYPES)}")
+        params["etype"] = kind
+        conditions.append("e.entity_type = $etype")
+    order = "stories DESC, type, id"
+    if search and search.strip():
+        wanted = search.strip().split(":")[-1]
+        params["q"] = wanted.lower()
+        escaped = re.sub(r"([\\%_])", r"\\\1", wanted.lower())  # LIKE wildcards taken literally
+        params["like"] = f"%{escaped}%"
+        conditions.append(
+            "(lower(e.entity_id) LIKE $like ESCAPE '\\' OR lower(e.name) LIKE $like ESCAPE '\\')"
+        )
+        order = f"lower(id) = $q DESC, {order}"  # the exact id first
+    sql = f"""
+        WITH per_story AS (
+            SELECT e.entity_type AS type, e.entity_id AS id, any_value(e.name) AS name,
+                   e.cluster_id, avg(e.sentiment) AS tone
+            FROM article_entities e WHERE {" AND ".join(conditions)}
+            GROUP BY e.entity_type, e.entity_id, e.cluster_id)
+        SELECT type, id, any_value(name) AS name, count(*) AS stories,
+               round(avg(tone), 3) AS sentiment
+        FROM per_story GROUP BY type, id
+        ORDER BY {order} LIMIT $limit OFFSET $offset"""
     return _run(con, sql, params)

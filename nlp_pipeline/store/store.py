@@ -617,15 +617,40 @@ class Store:
             limit=limit,
         )
 
-    def articles(self, limit: int | None = 100, **filters: Any) -> pd.DataFrame:
-        """Matching articles with tags and evidence sentences; filters are the fields of
-        `queries.ArticleFilter` (entity, theme, entity_type, since, until, feeds,
-        min_relevance, scope, as_of)."""
+    def articles(self, limit: int | None = 100, offset: int = 0, **filters: Any) -> pd.DataFrame:
+        """Matching articles with tags and evidence sentences, newest first, `offset` skipped;
+        filters are the fields of `queries.ArticleFilter` (entity, theme, entity_type, since,
+        until, feeds, min_relevance, scope, as_of, dated_by)."""
         try:
             chosen = queries.ArticleFilter(**filters)
         except TypeError as exc:
             raise StoreError(f"bad article filter: {exc}") from None
-        return self._answer(queries.articles, chosen, limit=limit)
+        return self._answer(queries.articles, chosen, limit=limit, offset=offset)
+
+    def article(self, article_id: str, as_of: datetime | str | None = None) -> dict[str, Any]:
+        """One analyzed article in full (sentences, entities, themes, rotations) as JSON-ready
+        values; see `queries.article_detail`."""
+        try:
+            with self._session() as con:
+                return queries.article_detail(con, article_id, as_of=as_of)
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {exc}") from None
+
+    def entities(
+        self,
+        search: str | None = None,
+        entity_type: str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """Entities the store names, most stories first; see `queries.stored_entities`."""
+        return self._answer(
+            queries.stored_entities,
+            search=search,
+            entity_type=entity_type,
+            limit=limit,
+            offset=offset,
+        )
 
     def top_entities(
         self, types: Sequence[str], start: datetime, end: datetime, limit: int = 10
@@ -704,7 +729,8 @@ class Store:
                 GROUP BY ALL ORDER BY period, stories DESC, "from" NULLS LAST, "to" """,
             [start, start, end, end],
         )
-        # An unnamed side is None (not NaN) for API users.
+        # Periods are dates, as in `trends`; an unnamed side is None (not NaN) for API users.
+        frame["period"] = pd.to_datetime(frame["period"]).dt.date
         frame["from"] = frame["from"].astype(object).where(frame["from"].notna(), None)
         return frame
 

@@ -281,3 +281,55 @@ def test_articles_carry_tags_and_evidence_sentences() -> None:
     assert store.articles(since="2026-08-06")["article_id"].tolist() == ["other"]
     assert store.articles(min_relevance=0.7)["article_id"].tolist() == ["other"]  # EME 0.8
     assert store.articles(min_relevance=0.85).empty
+
+
+def test_articles_page_and_can_be_dated_by_their_story() -> None:
+    store = Store(":memory:")
+    add(store, "first", at("2026-08-07"), one_story("FIX", 0.5))  # Friday of the week of 08-03
+    add(store, "copy", at("2026-08-11"), one_story("FIX", 0.5), cluster="first")  # next Monday
+    add(store, "later", at("2026-08-12"), one_story("FIX", -0.2))
+    newest = store.articles(entity="FIX")["article_id"].tolist()
+    assert newest == ["later", "copy", "first"]
+    pages = [store.articles(entity="FIX", limit=2, offset=o)["article_id"].tolist() for o in (0, 2)]
+    assert pages == [["later", "copy"], ["first"]]
+    week = {"since": "2026-08-10", "until": "2026-08-17"}
+    assert store.articles(**week)["article_id"].tolist() == ["later", "copy"]
+    # By story, the copy belongs to its story's week (as trends counts it), not to its own.
+    assert store.articles(dated_by="story", **week)["article_id"].tolist() == ["later"]
+    earlier = store.articles(dated_by="story", since="2026-08-03", until="2026-08-10")
+    assert earlier["article_id"].tolist() == ["copy", "first"]
+    with pytest.raises(StoreError, match="unknown dated_by='day'"):
+        store.articles(dated_by="day")
+
+
+def test_one_article_in_full_from_its_current_analysis() -> None:
+    store = Store(":memory:")
+    add(store, "a", at("2026-08-05"), one_story("FIX", 0.5), seen=at("2026-08-05"))
+    newer = analysis([("FIX fell hard.", -0.6, [AI])], {"TICKER:FIX": ([0], 0.9)})
+    add(store, "a", at("2026-08-05"), newer, version="v2", analyzed=at("2026-08-09"))
+    now = store.article("a")
+    assert [s["text"] for s in now["sentences"]] == ["FIX fell hard."]
+    assert now["themes"] == [{"id": AI, "score": 0.9, "sentiment": -0.6, "evidence": [0]}]
+    assert now["entities"][0]["spans"] == [[0, 2]] and now["model_versions"] == "v2"
+    then = store.article("a", as_of="2026-08-06")  # before the re-analysis
+    assert [s["text"] for s in then["sentences"]] == ["FIX moved as the narrative went on."]
+    assert then["published"] == "2026-08-05T12:00:00+00:00" and then["rotations"] == []
+    with pytest.raises(StoreError, match="no analyzed article 'b'"):
+        store.article("b")
+
+
+def test_stored_entities_by_stories_with_search() -> None:
+    store = Store(":memory:")
+    for n, ticker in enumerate(["FIX", "FIX", "EME", "FIX_A"]):
+        add(store, f"s{n}", at(f"2026-08-0{n + 1}"), one_story(ticker, 0.2 * (n + 1)))
+    add(store, "copy", at("2026-08-09"), one_story("EME", 0.8), cluster="s2")
+    every = store.entities()
+    assert every[["id", "stories"]].values.tolist() == [["FIX", 2], ["EME", 1], ["FIX_A", 1]]
+    assert every.loc[every["id"] == "EME", "sentiment"].tolist() == [pytest.approx(0.7)]
+    assert store.entities(search="fix")["id"].tolist() == ["FIX", "FIX_A"]  # the exact id first
+    assert store.entities(search="x_")["id"].tolist() == ["FIX_A"]  # `_` is no wildcard
+    assert store.entities(search="Fix_a")["name"].tolist() == ["Fix_A"]  # names match too
+    assert store.entities(limit=1, offset=1)["id"].tolist() == ["EME"]
+    assert store.entities(entity_type="index").empty
+    with pytest.raises(StoreError, match="unknown entity type 'STOCK'"):
+        store.entities(entity_type="STOCK")
