@@ -20,10 +20,20 @@ def yaml_error_message(path: str | Path, exc: yaml.YAMLError) -> str:
     return f"{where}: invalid YAML: {problem}" + (f" ({context})" if context else "")
 
 
+# libyaml's loader where PyYAML was built with it (its wheels are): the same documents, types
+# and error marks, about ten times faster on the taxonomy and alias tables `tag` loads at start.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load(text: str | bytes) -> Any:
+    """`yaml.safe_load`, with libyaml when available."""
+    return yaml.load(text, Loader=_SAFE_LOADER)
+
+
 def parse_yaml(text: str | bytes, path: str | Path) -> Any:
     """Parse YAML already read from `path`; a syntax error names the file and position."""
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(yaml_error_message(path, exc)) from None
 

@@ -46,6 +46,7 @@ from nlp_pipeline.nlp.gazetteer import (
 from nlp_pipeline.nlp.refdata import CompanyRecord, ReferenceData
 from nlp_pipeline.nlp.tickers import find_ticker_notations, normalize_symbol
 from nlp_pipeline.records import ENTITY_TYPES, AnalysisResult, Mention
+from nlp_pipeline.yamlfile import safe_load
 
 SPAN_KEY = "fin_entities"
 COMPONENT_VERSION = "gazetteer-2"
@@ -233,7 +234,7 @@ class AliasTable:
     def _read(self, path: Path) -> bytes:
         try:
             raw_text = path.read_bytes()
-            data = yaml.safe_load(raw_text)
+            data = safe_load(raw_text)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot load entity alias table {path}: {exc}") from None
         if not isinstance(data, dict):

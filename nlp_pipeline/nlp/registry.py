@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from nlp_pipeline.errors import ConfigError
+from nlp_pipeline.yamlfile import safe_load
 
 Factory = Callable[[Path, Mapping[str, Any]], Any]
 KINDS = ("encoder", "sentiment", "themes", "rotations")
@@ -48,7 +49,7 @@ def create(kind: str, name: str, models_dir: Path, options: Mapping[str, Any]) -
 def load_pipeline_config(path: Path) -> dict[str, dict[str, Any]]:
     """`{kind: {"factory": name, **options}}` for every kind, validated."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot load pipeline config {path}: {exc}") from None
     if not isinstance(data, dict):
