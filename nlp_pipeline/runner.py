@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -124,33 +124,72 @@ def _record_failure(
 
 class _StoreGate:
     """Serializes the store and the near-duplicate index for the polling threads: the network
-    work runs in parallel, every write happens one at a time, each article in its own
-    transaction."""
+    work runs in parallel, every store operation happens one at a time (`turn`).
 
-    def __init__(self, store: Store, index: NearDuplicateIndex) -> None:
+    Store operations are kept few and cheap, since the polling threads queue for them: the
+    feeds' states are read once per round; a feed read from its listing alone is stored with
+    its new state in one transaction; and while other threads are waiting their turn the store
+    file stays attached (up to `HOLD_S` at a stretch), so a burst of writes costs one
+    checkpoint instead of one each. When nobody waits, the file is given back to readers."""
+
+    HOLD_S = 1.0
+
+    def __init__(
+        self, store: Store, index: NearDuplicateIndex, feed_ids: Sequence[str] = ()
+    ) -> None:
         self.store = store
         self.index = index
         self.lock = threading.Lock()
+        self._queue = threading.Lock()  # guards `_waiting`
+        self._waiting = 0
+        self._attachment: AbstractContextManager[None] | None = None
+        self._attached_at = 0.0
+        self._states = store.feed_states(feed_ids) if feed_ids else {}
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """One thread's store operations, with the file attached."""
+        with self._queue:
+            self._waiting += 1
+        with self.lock:
+            with self._queue:
+                self._waiting -= 1
+            if self._attachment is None:
+                self._attachment = self.store.attached()
+                self._attachment.__enter__()
+                self._attached_at = time.monotonic()
+            try:
+                yield
+            finally:
+                with self._queue:
+                    others = self._waiting
+                if not others or time.monotonic() - self._attached_at > self.HOLD_S:
+                    self.close()
+
+    def close(self) -> None:
+        """Give the store file back (after a round, or when nobody waits)."""
+        if self._attachment is not None:
+            attachment, self._attachment = self._attachment, None
+            attachment.__exit__(None, None, None)
 
     def feed_state(self, feed_id: str) -> dict[str, Any]:
-        with self.lock:
-            return self.store.feed_state(feed_id) or {}
+        return self._states.get(feed_id) or {}
 
     def known(self, ids: list[str]) -> set[str]:
-        with self.lock:
+        with self.turn():
             return self.store.known_article_ids(ids)
 
     def failure(self, report: FeedReport, run_id: str, url: str, exc: BaseException) -> str:
-        with self.lock:
+        with self.turn():
             return _record_failure(report, self.store, run_id, url, exc)
 
     def update_feed_state(self, feed: FeedConfig, **kwargs: Any) -> None:
-        with self.lock:
+        with self.turn():
             self.store.update_feed_state(feed.id, feed.url, **kwargs)
 
     def add(self, article: Article, report: FeedReport) -> None:
         """Cluster and store one article, counting it in the report."""
-        with self.lock:
+        with self.turn():
             cluster = self.index.find(article.minhash)
             article.cluster_id = cluster or article.article_id
             if not self.store.add_article(article):
@@ -162,9 +201,16 @@ class _StoreGate:
         else:
             report.new += 1
 
-    def add_batch(self, articles: list[Article], report: FeedReport) -> None:
-        """Cluster and store a batch in one transaction (bulk local ingest)."""
-        with self.lock:
+    def add_batch(
+        self,
+        articles: list[Article],
+        report: FeedReport,
+        polled: tuple[FeedConfig, tuple[str | None, str | None] | None] | None = None,
+    ) -> None:
+        """Cluster and store a batch in one transaction (bulk local ingest; a feed read from
+        its listing, whose new state goes in the same transaction: `polled` is the feed and
+        the validators to keep)."""
+        with self.turn():
             known = self.store.known_article_ids([a.article_id for a in articles])
             fresh = []
             for article in articles:
@@ -180,7 +226,11 @@ class _StoreGate:
                     report.near_duplicate += 1
                 else:
                     report.new += 1
-            self.store.add_articles(fresh)
+            if polled is None:
+                self.store.add_articles(fresh)
+            else:
+                feed, validators = polled
+                self.store.add_polled_articles(fresh, feed.id, feed.url, validators)
 
 
 def _ingest_feed(
@@ -212,7 +262,11 @@ def _ingest_feed(
         if key not in seen_in_feed:
             seen_in_feed.add(key)
             entries.append((key, entry))
-    known = gate.known([key for key, _ in entries])
+    # Articles built from the feed alone (no page fetch) are stored with the feed's new state in
+    # one transaction, which sorts out those already stored; fetched pages are stored one by
+    # one, each as soon as it arrives, after asking which are stored already (no fetch for them).
+    batch: list[Article] | None = [] if not (feed.full_text or feed.kind == "page") else None
+    known = gate.known([key for key, _ in entries]) if batch is None else set()
     bar = tqdm(
         entries,
         desc=f"ingest {feed.id}",
@@ -222,9 +276,6 @@ def _ingest_feed(
         leave=False,
     )
     stopped = False
-    # Articles built from the feed alone (no page fetch) are stored in one transaction per
-    # feed; fetched pages are stored one by one, each as soon as it arrives.
-    batch: list[Article] | None = [] if not (feed.full_text or feed.kind == "page") else None
     for key, entry in bar:
         if key in known:
             report.already_stored += 1
@@ -241,12 +292,13 @@ def _ingest_feed(
             gate.add(article, report)
         else:
             batch.append(article)
-    if batch:
-        gate.add_batch(batch, report)
     # Only trust the feed's validators once every entry it listed is stored, so that a
     # conditional GET never hides entries that failed (or were not reached) this time.
     validators = None if report.failed or stopped else (poll.etag, poll.last_modified)
-    gate.update_feed_state(feed, validators=validators)
+    if batch is not None:
+        gate.add_batch(batch, report, polled=(feed, validators))
+    else:
+        gate.update_feed_state(feed, validators=validators)
     return report
 
 
@@ -278,7 +330,7 @@ def ingest(
     index = NearDuplicateIndex()
     for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
         index.add(key, signature, cluster)
-    gate = _StoreGate(store, index)
+    gate = _StoreGate(store, index, [f.id for f in feeds])
     stop = should_stop or (lambda: False)
     warnings: list[str] = []
     by_host: dict[str, list[FeedConfig]] = {}
@@ -301,6 +353,8 @@ def ingest(
             with ThreadPoolExecutor(workers, thread_name_prefix="poll") as pool:
                 done = list(pool.map(poll_host, by_host.values()))
     finally:
+        with gate.lock:  # the round is over: the file goes back to readers
+            gate.close()
         if own_ingestor:
             ingestor.close()
     by_feed = {r.feed_id: r for group in done for r in group}

@@ -62,6 +62,20 @@ _ARTICLE_COLUMNS = (
     "story_at",
     "publisher_tickers",
 )
+_UTC_TIME = pa.timestamp("us", tz="UTC")
+# The Arrow type of each of _ARTICLE_COLUMNS, as the articles table stores it.
+_ARTICLE_TYPES = (
+    *[pa.string()] * 7,  # article_id .. author
+    _UTC_TIME,  # published
+    _UTC_TIME,  # fetched_at
+    pa.string(),  # content_hash
+    pa.string(),  # cluster_id
+    pa.list_(pa.uint64()),  # minhash
+    _UTC_TIME,  # first_seen_at
+    pa.bool_(),  # published_fallback
+    _UTC_TIME,  # story_at
+    pa.list_(pa.string()),  # publisher_tickers
+)
 _CLUSTER = _ARTICLE_COLUMNS.index("cluster_id")
 _STORY_AT = _ARTICLE_COLUMNS.index("story_at")
 
@@ -149,6 +163,14 @@ class Store:
             self._depth -= 1
             self.release()
 
+    @contextmanager
+    def attached(self) -> Iterator[None]:
+        """Keep the store file attached across the operations inside, instead of giving it
+        back after each: one checkpoint at the end rather than one per write transaction, but
+        other processes wait meanwhile, so keep it short."""
+        with self._session():
+            yield
+
     def close(self) -> None:
         if self._closed:
             return
@@ -214,21 +236,18 @@ class Store:
         self, con: Any, articles: Sequence[Article], seen_at: datetime | None
     ) -> int:
         ids = [a.article_id for a in articles]
-        stored = {
-            r[0]
-            for r in con.execute(
-                "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [ids]
-            ).fetchall()
-        }
         first_seen = _utc(seen_at) if seen_at else datetime.now(UTC)
-        clusters = list({a.cluster_id or a.article_id for a in articles})
-        # cluster -> when its story happened: the stored copies' date, then this batch's earliest.
-        story: dict[str, datetime] = dict(
+        clusters = {a.cluster_id or a.article_id for a in articles}
+        # One query for both: which of the batch are stored, and when each cluster's story
+        # happened (its stored first copy's date; then this batch's earliest).
+        found = dict(
             con.execute(
                 "SELECT article_id, story_at FROM articles WHERE list_contains(?, article_id)",
-                [clusters],
+                [list({*ids, *clusters})],
             ).fetchall()
         )
+        stored = {i for i in ids if i in found}
+        story: dict[str, datetime] = {c: found[c] for c in clusters if c in found}
         stored_story = dict(story)
         rows: list[list[Any]] = []
         for article in articles:
@@ -272,10 +291,14 @@ class Store:
                     ).fetchall()
         for row in rows:
             row[_STORY_AT] = story[row[_CLUSTER]]
-        # One set-based INSERT from a frame: executemany runs row by row, far slower.
-        frame = pd.DataFrame(rows, columns=list(_ARTICLE_COLUMNS))
+        # One set-based INSERT from an Arrow table (executemany runs row by row, far slower;
+        # a pandas frame costs milliseconds to build even for the three articles of a feed).
+        table = pa.Table.from_arrays(
+            [pa.array([row[i] for row in rows], type=t) for i, t in enumerate(_ARTICLE_TYPES)],
+            names=list(_ARTICLE_COLUMNS),
+        )
         columns = ", ".join(_ARTICLE_COLUMNS)
-        con.register("_article_batch", frame)
+        con.register("_article_batch", table)
         try:
             con.execute(f"INSERT INTO articles ({columns}) SELECT {columns} FROM _article_batch")
         finally:
@@ -394,13 +417,21 @@ class Store:
     # -- feeds and runs ------------------------------------------------------------------------
 
     def feed_state(self, feed_id: str) -> dict[str, Any] | None:
+        return self.feed_states([feed_id]).get(feed_id)
+
+    def feed_states(self, feed_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored state (validators, last poll, failures) of each feed that has one, read
+        in one query: a polling round reads them all at once."""
+        if not feed_ids:
+            return {}
         with self._session() as con:
-            cursor = con.execute("SELECT * FROM feed_state WHERE feed_id = ?", [feed_id])
-            row = cursor.fetchone()
+            cursor = con.execute(
+                "SELECT * FROM feed_state WHERE list_contains(?, feed_id)", [list(feed_ids)]
+            )
+            rows = cursor.fetchall()
             names = [d[0] for d in cursor.description]
-        if row is None:
-            return None
-        return dict(zip(names, row, strict=True))
+        states = [dict(zip(names, row, strict=True)) for row in rows]
+        return {state["feed_id"]: state for state in states}
 
     def update_feed_state(
         self,
@@ -412,29 +443,23 @@ class Store:
     ) -> None:
         """Record a poll: failed with `error`, or succeeded; a success replaces the stored
         (ETag, Last-Modified) when `validators` is given and keeps them otherwise."""
-        now = datetime.now(UTC)
         with self.transaction() as con:
-            con.execute(
-                "INSERT INTO feed_state (feed_id, url) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [feed_id, url],
-            )
-            if error is not None:
-                con.execute(
-                    "UPDATE feed_state SET url = ?, last_polled_at = ?, last_error = ?, "
-                    "consecutive_failures = consecutive_failures + 1 WHERE feed_id = ?",
-                    [url, now, error, feed_id],
-                )
-                return
-            con.execute(
-                "UPDATE feed_state SET url = ?, last_polled_at = ?, last_success_at = ?, "
-                "last_error = NULL, consecutive_failures = 0 WHERE feed_id = ?",
-                [url, now, now, feed_id],
-            )
-            if validators is not None:
-                con.execute(
-                    "UPDATE feed_state SET etag = ?, last_modified = ? WHERE feed_id = ?",
-                    [*validators, feed_id],
-                )
+            _write_feed_state(con, feed_id, url, error, validators)
+
+    def add_polled_articles(
+        self,
+        articles: Sequence[Article],
+        feed_id: str,
+        url: str,
+        validators: tuple[str | None, str | None] | None,
+    ) -> int:
+        """A successful poll's new articles and the feed's state, in one transaction (each
+        write transaction costs a checkpoint when the store is given back). Returns how many
+        articles were inserted."""
+        with self.transaction() as con:
+            inserted = self._insert_articles(con, articles, None) if articles else 0
+            _write_feed_state(con, feed_id, url, None, validators)
+        return inserted
 
     def start_run(self, command: str, feeds: Sequence[str], model_versions: str) -> str:
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -767,6 +792,43 @@ class Store:
         from nlp_pipeline.export import export
 
         return export(self, out, fmt, **options).articles
+
+
+def _write_feed_state(
+    con: Any,
+    feed_id: str,
+    url: str,
+    error: str | None,
+    validators: tuple[str | None, str | None] | None,
+) -> None:
+    """One upsert (a polling round writes one per feed, so statements count)."""
+    now = datetime.now(UTC)
+    if error is not None:
+        con.execute(
+            """INSERT INTO feed_state (feed_id, url, last_polled_at, last_error,
+                                       consecutive_failures)
+               VALUES (?, ?, ?, ?, 1)
+               ON CONFLICT (feed_id) DO UPDATE SET url = excluded.url,
+                   last_polled_at = excluded.last_polled_at, last_error = excluded.last_error,
+                   consecutive_failures = feed_state.consecutive_failures + 1""",
+            [feed_id, url, now, error],
+        )
+        return
+    keep = validators is None
+    etag, last_modified = validators or (None, None)
+    con.execute(
+        """INSERT INTO feed_state (feed_id, url, etag, last_modified, last_polled_at,
+                                   last_success_at, last_error, consecutive_failures)
+           VALUES (?, ?, ?, ?, ?, ?, NULL, 0)
+           ON CONFLICT (feed_id) DO UPDATE SET url = excluded.url,
+               etag = CASE WHEN ? THEN feed_state.etag ELSE excluded.etag END,
+               last_modified = CASE WHEN ? THEN feed_state.last_modified
+                                    ELSE excluded.last_modified END,
+               last_polled_at = excluded.last_polled_at,
+               last_success_at = excluded.last_success_at,
+               last_error = NULL, consecutive_failures = 0""",
+        [feed_id, url, etag, last_modified, now, now, keep, keep],
+    )
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -158,3 +160,56 @@ def test_bulk_insert_dates_a_story_by_its_earliest_copy_and_keeps_tickers(tmp_pa
     assert {r.first_seen_at.to_pydatetime() for r in by_id.values()} == {seen}
     assert list(by_id[first.article_id].publisher_tickers) == ["FIX", "NYSE:FIX"]
     assert list(by_id[copy.article_id].publisher_tickers) == []
+
+
+def test_feed_state_upserts_keep_validators_and_count_failures(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        first = make_article("https://x.test/1", "One", "Shares rose after results.")
+        assert store.add_polled_articles([first], "wire", "https://x.test/feed", ('"e1"', "LM1"))
+        store.update_feed_state("wire", "https://x.test/feed", error="HTTP 503")
+        store.update_feed_state("wire", "https://x.test/feed", error="timed out")
+        failing = store.feed_state("wire")
+        # A poll that stored nothing new and may not trust the feed's validators keeps them.
+        assert store.add_polled_articles([first], "wire", "https://x.test/feed2", None) == 0
+        states = store.feed_states(["wire", "never-polled"])
+    assert failing is not None
+    assert (failing["consecutive_failures"], failing["last_error"]) == (2, "timed out")
+    assert (failing["etag"], failing["last_modified"]) == ('"e1"', "LM1")
+    assert set(states) == {"wire"}
+    wire = states["wire"]
+    assert (wire["consecutive_failures"], wire["last_error"], wire["url"]) == (
+        0,
+        None,
+        "https://x.test/feed2",
+    )
+    assert (wire["etag"], wire["last_modified"]) == ('"e1"', "LM1")
+    assert wire["last_success_at"] >= failing["last_polled_at"]
+
+
+def test_attached_keeps_the_file_across_writes_then_gives_it_back(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    probe = (
+        "import sys\n"
+        "from nlp_pipeline.store import Store\n"
+        "from nlp_pipeline.store.connection import StoreBusyError\n"
+        "try:\n"
+        "    Store(sys.argv[1], read_only=True, wait_s=0.2).close()\n"
+        "    print('read')\n"
+        "except StoreBusyError:\n"
+        "    print('busy')\n"
+    )
+
+    def another_process_reads() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=60
+        )
+        return done.stdout.strip() or done.stderr
+
+    with Store(path) as store:
+        with store.attached():
+            store.add_polled_articles(
+                [make_article("https://x.test/2", "Two", "Rates held.")], "wire", "u", None
+            )
+            held = another_process_reads()
+        given_back = another_process_reads()
+    assert (held, given_back) == ("busy", "read")
