@@ -124,6 +124,9 @@ def bench_poll(hosts: int, feeds_per_host: int, delay_s: float) -> dict[str, obj
     def make_handler(port_holder: list[int]) -> type[BaseHTTPRequestHandler]:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # As real servers: without it, Nagle holds each keep-alive response's body until
+            # the client's delayed ACK (40 ms per request, more than the store work timed).
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 time.sleep(delay_s)

@@ -6,6 +6,7 @@ one feed or one article is recorded and the run goes on with the rest.
 
 from __future__ import annotations
 
+import queue
 import signal
 import sys
 import threading
@@ -122,17 +123,24 @@ def _record_failure(
     return message
 
 
+# A feed read from its listing, and the (ETag, Last-Modified) to keep (None: keep the stored).
+Polled = tuple[FeedConfig, tuple[str | None, str | None] | None]
+
+
 class _StoreGate:
     """Serializes the store and the near-duplicate index for the polling threads: the network
     work runs in parallel, every store operation happens one at a time (`turn`).
 
     Store operations are kept few and cheap, since the polling threads queue for them: the
     feeds' states are read once per round; a feed read from its listing alone is stored with
-    its new state in one transaction; and while other threads are waiting their turn the store
-    file stays attached (up to `HOLD_S` at a stretch), so a burst of writes costs one
-    checkpoint instead of one each. When nobody waits, the file is given back to readers."""
+    its new state in one transaction, by a writer thread (`submit_batch`), so that a host's
+    polling thread goes on to its next feed instead of queueing for the store; and while other
+    threads are waiting their turn the store file stays attached (up to `HOLD_S` at a
+    stretch), so a burst of writes costs one checkpoint instead of one each. When nobody
+    waits, the file is given back to readers."""
 
     HOLD_S = 1.0
+    MAX_GROUP = 64  # feeds stored in one transaction by the writer thread
 
     def __init__(
         self, store: Store, index: NearDuplicateIndex, feed_ids: Sequence[str] = ()
@@ -145,6 +153,50 @@ class _StoreGate:
         self._attachment: AbstractContextManager[None] | None = None
         self._attached_at = 0.0
         self._states = store.feed_states(feed_ids) if feed_ids else {}
+        self._submitted: queue.Queue[tuple[list[Article], FeedReport, Polled] | None] = (
+            queue.Queue()
+        )
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
+
+    def submit_batch(self, articles: list[Article], report: FeedReport, polled: Polled) -> None:
+        """`add_polled` in the writer thread, in the order submitted, several feeds per
+        transaction when they queue up; `drain` waits for it."""
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_submitted, name="poll-writer")
+            self._writer.start()
+        self._submitted.put((articles, report, polled))
+
+    def _write_submitted(self) -> None:
+        done = False
+        while not done:
+            first = self._submitted.get()
+            if first is None:
+                break
+            polls = [first]
+            while len(polls) < self.MAX_GROUP:
+                try:
+                    item = self._submitted.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    done = True
+                    break
+                polls.append(item)
+            try:
+                self.add_polled(polls)
+            except BaseException as exc:  # kept for `drain`; later feeds are still stored
+                self._writer_error = self._writer_error or exc
+
+    def drain(self) -> None:
+        """Wait until everything submitted is stored; raise the first error it met."""
+        if self._writer is not None:
+            self._submitted.put(None)
+            self._writer.join()
+            self._writer = None
+        if self._writer_error is not None:
+            error, self._writer_error = self._writer_error, None
+            raise error
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -201,36 +253,47 @@ class _StoreGate:
         else:
             report.new += 1
 
-    def add_batch(
-        self,
-        articles: list[Article],
-        report: FeedReport,
-        polled: tuple[FeedConfig, tuple[str | None, str | None] | None] | None = None,
-    ) -> None:
-        """Cluster and store a batch in one transaction (bulk local ingest; a feed read from
-        its listing, whose new state goes in the same transaction: `polled` is the feed and
-        the validators to keep)."""
+    def add_batch(self, articles: list[Article], report: FeedReport) -> None:
+        """Cluster and store a batch in one transaction (bulk local ingest)."""
         with self.turn():
-            known = self.store.known_article_ids([a.article_id for a in articles])
-            fresh = []
-            for article in articles:
-                if article.article_id in known:
-                    report.already_stored += 1
-                    continue
-                known.add(article.article_id)
-                cluster = self.index.find(article.minhash)
-                article.cluster_id = cluster or article.article_id
-                self.index.add(article.article_id, article.minhash, article.cluster_id)
-                fresh.append(article)
-                if cluster:
-                    report.near_duplicate += 1
-                else:
-                    report.new += 1
-            if polled is None:
-                self.store.add_articles(fresh)
+            fresh = self._cluster_new(articles, report, set())
+            self.store.add_articles(fresh)
+
+    def add_polled(self, polls: Sequence[tuple[list[Article], FeedReport, Polled]]) -> None:
+        """Cluster and store the articles of several feeds read from their listings, and each
+        feed's new state, in one transaction."""
+        with self.turn():
+            seen: set[str] = set()
+            fresh = [
+                a
+                for articles, report, _ in polls
+                for a in self._cluster_new(articles, report, seen)
+            ]
+            states = [(feed.id, feed.url, validators) for _, _, (feed, validators) in polls]
+            self.store.add_polled_articles(fresh, states)
+
+    def _cluster_new(
+        self, articles: list[Article], report: FeedReport, seen: set[str]
+    ) -> list[Article]:
+        """The articles neither stored nor `seen` (which they join), clustered against the
+        index (which they join too), counted in `report`."""
+        known = self.store.known_article_ids([a.article_id for a in articles]) | seen
+        fresh = []
+        for article in articles:
+            if article.article_id in known:
+                report.already_stored += 1
+                continue
+            known.add(article.article_id)
+            seen.add(article.article_id)
+            cluster = self.index.find(article.minhash)
+            article.cluster_id = cluster or article.article_id
+            self.index.add(article.article_id, article.minhash, article.cluster_id)
+            fresh.append(article)
+            if cluster:
+                report.near_duplicate += 1
             else:
-                feed, validators = polled
-                self.store.add_polled_articles(fresh, feed.id, feed.url, validators)
+                report.new += 1
+        return fresh
 
 
 def _ingest_feed(
@@ -296,7 +359,7 @@ def _ingest_feed(
     # conditional GET never hides entries that failed (or were not reached) this time.
     validators = None if report.failed or stopped else (poll.etag, poll.last_modified)
     if batch is not None:
-        gate.add_batch(batch, report, polled=(feed, validators))
+        gate.submit_batch(batch, report, (feed, validators))
     else:
         gate.update_feed_state(feed, validators=validators)
     return report
@@ -353,10 +416,13 @@ def ingest(
             with ThreadPoolExecutor(workers, thread_name_prefix="poll") as pool:
                 done = list(pool.map(poll_host, by_host.values()))
     finally:
-        with gate.lock:  # the round is over: the file goes back to readers
-            gate.close()
-        if own_ingestor:
-            ingestor.close()
+        try:
+            gate.drain()  # what the polling threads handed over is stored before the round ends
+        finally:
+            with gate.lock:  # the round is over: the file goes back to readers
+                gate.close()
+            if own_ingestor:
+                ingestor.close()
     by_feed = {r.feed_id: r for group in done for r in group}
     reports = [by_feed[f.id] for f in feeds if f.id in by_feed]
     return reports, warnings

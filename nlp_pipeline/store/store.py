@@ -449,16 +449,15 @@ class Store:
     def add_polled_articles(
         self,
         articles: Sequence[Article],
-        feed_id: str,
-        url: str,
-        validators: tuple[str | None, str | None] | None,
+        feeds: Sequence[tuple[str, str, tuple[str | None, str | None] | None]],
     ) -> int:
-        """A successful poll's new articles and the feed's state, in one transaction (each
-        write transaction costs a checkpoint when the store is given back). Returns how many
-        articles were inserted."""
+        """Successful polls' new articles and each feed's state, `(feed_id, url, validators)`
+        (None: keep the stored validators), in one transaction (each write transaction costs
+        a checkpoint when the store is given back). Returns how many articles were inserted."""
         with self.transaction() as con:
             inserted = self._insert_articles(con, articles, None) if articles else 0
-            _write_feed_state(con, feed_id, url, None, validators)
+            for feed_id, url, validators in feeds:
+                _write_feed_state(con, feed_id, url, None, validators)
         return inserted
 
     def start_run(self, command: str, feeds: Sequence[str], model_versions: str) -> str:

@@ -10,7 +10,10 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
+
 from nlp_pipeline.config import Config, FeedConfig, FetchSettings
+from nlp_pipeline.errors import StoreError
 from nlp_pipeline.ingest import Ingestor
 from nlp_pipeline.runner import ingest
 from nlp_pipeline.store import Store
@@ -269,3 +272,72 @@ def test_hosts_polled_in_parallel_one_request_at_a_time_per_host(
     assert [r.feed_id for r in reports] == [f.id for f in feeds]  # reports in config order
     assert peak["per_host"] == 1
     assert peak["all"] >= 2
+
+
+def test_a_round_into_a_store_file_stores_every_feed_and_its_validators(
+    http_servers: Callable[[], HttpServer], quick_settings: FetchSettings, tmp_path: Path
+) -> None:
+    # Feeds read from their listings are handed to one writer thread, several per transaction:
+    # every article lands once (a story two feeds list counts once), every feed keeps its
+    # ETag, and the next round asks with it.
+    servers = [http_servers() for _ in range(3)]
+    seen_etags: list[str | None] = []
+    feeds = []
+    for s, server in enumerate(servers):
+        for n in range(3):
+            links = [f"https://news.example.com/{s}/{n}/{k}" for k in range(2)]
+            if n == 0:
+                links[1] = "https://news.example.com/shared"  # listed by three feeds
+
+            def handle(h: BaseHTTPRequestHandler, links: list[str] = links) -> None:
+                seen_etags.append(h.headers.get("If-None-Match"))
+                tag = f'"{h.path}"'
+                if h.headers.get("If-None-Match") == tag:
+                    respond(h, 304, headers={"ETag": tag})
+                    return
+                body = rss([(f"Story at {link}", link) for link in links])
+                respond(h, 200, body, {"ETag": tag})
+
+            server.routes[f"/feed{n}"] = handle
+            feeds.append(FeedConfig(f"f{s}-{n}", server.url(f"/feed{n}"), full_text=False))
+    path = tmp_path / "news.duckdb"
+    with Store(path) as store:
+        reports, _ = ingest(config(quick_settings, *feeds), store, progress=False)
+        again, _ = ingest(config(quick_settings, *feeds), store, progress=False)
+        counts = store.counts()["articles"]
+        states = store.feed_states([f.id for f in feeds])
+    assert counts == 16  # 9 feeds x 2 links, the shared one stored once
+    assert sum(r.new + r.near_duplicate for r in reports) == 16
+    assert sum(r.already_stored for r in reports) == 2
+    assert {f.id: states[f.id]["etag"] for f in feeds} == {
+        f.id: f'"/feed{f.id[-1]}"' for f in feeds
+    }
+    assert seen_etags[:9] == [None] * 9 and sorted(seen_etags[9:]) == sorted(
+        f'"/feed{f.id[-1]}"' for f in feeds
+    )
+    assert all(r.not_modified for r in again)
+
+
+def test_a_store_failure_during_a_round_is_raised_not_lost(
+    http_servers: Callable[[], HttpServer],
+    quick_settings: FetchSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = http_servers()
+    server.routes["/feed"] = lambda h: respond(
+        h, 200, rss([("Story", "https://news.example.com/1")])
+    )
+
+    def full(*args: object, **kwargs: object) -> int:
+        raise StoreError("disk full")
+
+    monkeypatch.setattr(Store, "add_polled_articles", full)
+    with Store(tmp_path / "news.duckdb") as store:
+        with pytest.raises(StoreError, match="disk full"):
+            ingest(
+                config(quick_settings, FeedConfig("f", server.url("/feed"), full_text=False)),
+                store,
+                progress=False,
+            )
+        assert store.counts()["articles"] == 0

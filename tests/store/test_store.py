@@ -165,17 +165,21 @@ def test_bulk_insert_dates_a_story_by_its_earliest_copy_and_keeps_tickers(tmp_pa
 def test_feed_state_upserts_keep_validators_and_count_failures(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
         first = make_article("https://x.test/1", "One", "Shares rose after results.")
-        assert store.add_polled_articles([first], "wire", "https://x.test/feed", ('"e1"', "LM1"))
+        polled = [
+            ("wire", "https://x.test/feed", ('"e1"', "LM1")),
+            ("blog", "https://b.test", None),
+        ]
+        assert store.add_polled_articles([first], polled) == 1
         store.update_feed_state("wire", "https://x.test/feed", error="HTTP 503")
         store.update_feed_state("wire", "https://x.test/feed", error="timed out")
         failing = store.feed_state("wire")
         # A poll that stored nothing new and may not trust the feed's validators keeps them.
-        assert store.add_polled_articles([first], "wire", "https://x.test/feed2", None) == 0
-        states = store.feed_states(["wire", "never-polled"])
+        assert store.add_polled_articles([first], [("wire", "https://x.test/feed2", None)]) == 0
+        states = store.feed_states(["wire", "blog", "never-polled"])
     assert failing is not None
     assert (failing["consecutive_failures"], failing["last_error"]) == (2, "timed out")
     assert (failing["etag"], failing["last_modified"]) == ('"e1"', "LM1")
-    assert set(states) == {"wire"}
+    assert set(states) == {"wire", "blog"} and states["blog"]["etag"] is None
     wire = states["wire"]
     assert (wire["consecutive_failures"], wire["last_error"], wire["url"]) == (
         0,
@@ -207,9 +211,8 @@ def test_attached_keeps_the_file_across_writes_then_gives_it_back(tmp_path: Path
 
     with Store(path) as store:
         with store.attached():
-            store.add_polled_articles(
-                [make_article("https://x.test/2", "Two", "Rates held.")], "wire", "u", None
-            )
+            two = make_article("https://x.test/2", "Two", "Rates held.")
+            store.add_polled_articles([two], [("wire", "u", None)])
             held = another_process_reads()
         given_back = another_process_reads()
     assert (held, given_back) == ("busy", "read")
