@@ -265,8 +265,12 @@ def create_app(
 
     @app.exception_handler(PipelineError)
     async def _bad(request: Request, exc: PipelineError) -> JSONResponse:
-        # Bad dates, frequencies, entity types, unknown themes: the caller's to fix.
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        # Bad dates, frequencies, entity types, unknown themes: the caller's to fix; a store
+        # that cannot be read or a query that fails is the server's (500, with the reason).
+        ours = isinstance(exc, StoreError) and str(exc).startswith(
+            ("query failed", "cannot open store", "no store at")
+        )
+        return JSONResponse({"detail": str(exc)}, status_code=500 if ours else 422)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

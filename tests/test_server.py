@@ -361,3 +361,12 @@ def test_cached_answers_last_until_the_store_changes(tmp_path: Path) -> None:
         assert after.json() == fresh.get("/trends?entity=NVDA").json()
         # Errors are never cached: a bad request stays bad, a good one is answered.
         assert cached.get("/trends?entity=NVDA&freq=Y").status_code == 422
+
+
+def test_a_store_gone_from_under_the_server_is_a_500_naming_it(tmp_path: Path) -> None:
+    path = build_store(tmp_path / "s.duckdb")
+    with TestClient(create_app(path, cache=False)) as client:
+        path.unlink()
+        response = client.get("/trends", params={"entity": "FIX"})
+    assert response.status_code == 500
+    assert response.json()["detail"].startswith(f"no store at {path}")
