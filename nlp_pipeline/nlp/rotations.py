@@ -27,7 +27,7 @@ from nlp_pipeline.nlp.registry import register
 # (segment left or None, segment entered, confidence in [0, 1])
 Flow = tuple[str | None, str, float]
 
-VERSION = "patterns-1"
+VERSION = "patterns-2"  # 2: a segment may open with a quote mark
 SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
 STYLE_SEGMENTS = ("GROWTH", "VALUE", "DEFENSIVE", "CYCLICAL", "MOMENTUM", "QUALITY")
 SECTOR_SEGMENTS = (
@@ -227,10 +227,12 @@ _MOVES = re.compile(
     + r"(?!\w)",
     re.IGNORECASE,
 )
-_FILLER = r"(?:\s+[\w'’&.-]+){0,5}?\s*$"
+# A segment may open with a quote mark: turn overweight (on) 'flight-to-safety' trades.
+_OPENING = r"""\s*["'‘“]?\s*$"""
+_FILLER = r"(?:\s+[\w'’&.-]+){0,5}?" + _OPENING
 _DETERMINERS = (
     r"(?:\s+(?:the|their|its|crowded|expensive|richly valued|pricey|high-flying|so-called|some|all|"
-    r"cheaper|beaten-down|unloved|overlooked|lagging|smaller|more|other)){0,2}\s*$"
+    r"cheaper|beaten-down|unloved|overlooked|lagging|smaller|more|other)){0,2}" + _OPENING
 )
 _LEAVE_BEFORE = re.compile(
     _alternatives(

@@ -42,6 +42,16 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
             "Money is moving out of AI chip makers and into utilities.",
             {("INFORMATION_TECHNOLOGY", "UTILITIES")},
         ),
+        # A quoted segment after its cue.
+        (
+            "Strategists told clients to rotate out of cyclical stocks and go overweight "
+            "'safe-haven' names.",
+            {("CYCLICAL", "DEFENSIVE")},
+        ),
+        (
+            'Fund managers said money is moving into "small caps" this quarter.',
+            {(None, "SMALL_CAP")},
+        ),
     ],
 )
 def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str]]) -> None:
