@@ -4,6 +4,7 @@ Kept here so that `nlp_pipeline.cli` and `nlp_pipeline.server` give the same ans
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,14 +24,22 @@ class UnknownThemeError(PipelineError):
 def known_themes(store: Store) -> list[str]:
     """Theme ids the store has seen, plus the core taxonomy's."""
     from nlp_pipeline import resources
-    from nlp_pipeline.nlp.themes import load_taxonomy
 
     stored = store.query("SELECT DISTINCT theme_id FROM article_themes")["theme_id"].tolist()
+    return sorted({*stored, *_core_theme_ids(resources.models_dir() / "themes" / "taxonomy.yaml")})
+
+
+@functools.cache
+def _core_theme_ids(path: Path) -> tuple[str, ...]:
+    """The ids of the taxonomy at `path`, read once per process (the server asks per request;
+    loading also compiles every theme's cue patterns)."""
+    from nlp_pipeline.nlp.themes import load_taxonomy
+
     try:
-        core, _ = load_taxonomy([resources.models_dir() / "themes" / "taxonomy.yaml"])
+        core, _ = load_taxonomy([path])
     except PipelineError:
-        core = []
-    return sorted({*stored, *(t.id for t in core)})
+        return ()
+    return tuple(t.id for t in core)
 
 
 def check_theme(store: Store, theme: str) -> None:

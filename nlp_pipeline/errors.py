@@ -27,7 +27,16 @@ class FeedParseError(PipelineError):
 
 
 class StoreError(PipelineError):
-    """The store could not be opened or written."""
+    """The store could not be opened or written, or a question to it was malformed."""
+
+
+class StoreAccessError(StoreError):
+    """The store could not be opened, or a query on it failed: not the asker's input at fault
+    (the HTTP API answers 500)."""
+
+
+class NotFoundError(StoreError):
+    """What was asked for is not in the store (the HTTP API answers 404)."""
 
 
 class InputError(PipelineError):

@@ -148,7 +148,7 @@ class _StoreGate:
         self.store = store
         self.index = index
         self.lock = threading.Lock()
-        self._queue = threading.Lock()  # guards `_waiting`
+        self._waiting_lock = threading.Lock()  # guards `_waiting`
         self._waiting = 0
         self._attachment: AbstractContextManager[None] | None = None
         self._attached_at = 0.0
@@ -201,10 +201,10 @@ class _StoreGate:
     @contextmanager
     def turn(self) -> Iterator[None]:
         """One thread's store operations, with the file attached."""
-        with self._queue:
+        with self._waiting_lock:
             self._waiting += 1
         with self.lock:
-            with self._queue:
+            with self._waiting_lock:
                 self._waiting -= 1
             if self._attachment is None:
                 self._attachment = self.store.attached()
@@ -213,7 +213,7 @@ class _StoreGate:
             try:
                 yield
             finally:
-                with self._queue:
+                with self._waiting_lock:
                     others = self._waiting
                 if not others or time.monotonic() - self._attached_at > self.HOLD_S:
                     self.close()

@@ -15,6 +15,7 @@ Retry-After, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import threading
@@ -34,7 +35,7 @@ from starlette.types import Scope as AsgiScope
 
 from nlp_pipeline import __version__
 from nlp_pipeline.answers import check_theme, entity_hint, theme_table
-from nlp_pipeline.errors import PipelineError, StoreError
+from nlp_pipeline.errors import NotFoundError, PipelineError, StoreAccessError
 from nlp_pipeline.formatting import json_records
 from nlp_pipeline.store import Store
 from nlp_pipeline.store.connection import StoreBusyError
@@ -133,9 +134,11 @@ class _AnswerCache:
         state = self._state()  # before computing: a batch committed meanwhile is a miss later
         with self._lock:
             hit = self._answers.get(key)
-            if hit is not None and hit[0] == state:
+            if hit is not None and hit[0] != state:
+                hit = None  # computed before the store last changed
+            if hit is not None:
                 self._answers.move_to_end(key)
-        if hit is not None and hit[0] == state:
+        if hit is not None:
             await send({"type": "http.response.start", "status": 200, "headers": hit[1]})
             await send({"type": "http.response.body", "body": hit[2]})
             return
@@ -263,14 +266,19 @@ def create_app(
     async def _busy(request: Request, exc: StoreBusyError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
 
+    @app.exception_handler(NotFoundError)
+    async def _missing(request: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(StoreAccessError)
+    async def _unreadable(request: Request, exc: StoreAccessError) -> JSONResponse:
+        # A store that cannot be read or a query that fails is the server's fault.
+        return JSONResponse({"detail": str(exc)}, status_code=500)
+
     @app.exception_handler(PipelineError)
     async def _bad(request: Request, exc: PipelineError) -> JSONResponse:
-        # Bad dates, frequencies, entity types, unknown themes: the caller's to fix; a store
-        # that cannot be read or a query that fails is the server's (500, with the reason).
-        ours = isinstance(exc, StoreError) and str(exc).startswith(
-            ("query failed", "cannot open store", "no store at")
-        )
-        return JSONResponse({"detail": str(exc)}, status_code=500 if ours else 422)
+        # Bad dates, frequencies, entity types, unknown themes: the caller's to fix.
+        return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
@@ -421,12 +429,7 @@ def create_app(
     @app.get("/articles/{article_id}", summary="One article in full: sentences, tags, flows")
     def article(article_id: str, as_of: str | None = None) -> Response:
         with pool.store() as store:
-            try:
-                detail = store.article(article_id, as_of=as_of)
-            except StoreError as exc:
-                if "no analyzed article" in str(exc):
-                    raise HTTPException(404, str(exc)) from None
-                raise
+            detail = store.article(article_id, as_of=as_of)
         return Response(
             json.dumps(detail, ensure_ascii=False, indent=1), media_type="application/json"
         )
@@ -442,13 +445,13 @@ def create_app(
             frame = store.entities(search=q, entity_type=type, limit=limit + 1, offset=offset)
         return _next_page(frame, limit, offset)
 
-    theme_answer: list[Response] = []  # the taxonomy files are read once per server
+    @functools.cache  # the taxonomy files are read once per server
+    def theme_records() -> str:
+        return json_records(theme_table(themes_paths))
 
     @app.get("/themes", summary="The themes: the shipped taxonomy and the user's additions")
     def themes() -> Response:
-        if not theme_answer:
-            theme_answer.append(_records(theme_table(themes_paths)))
-        return theme_answer[0]
+        return Response(theme_records(), media_type="application/json")
 
     @app.get("/rotations", summary="Which way money is rotating, per period")
     def rotations(

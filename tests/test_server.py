@@ -7,16 +7,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from nlp_pipeline.cli import main
@@ -24,8 +24,8 @@ from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.records import RotationFlow
 from nlp_pipeline.server import create_app
 from nlp_pipeline.store import Store
-from tests.conftest import REPO
 from tests.store.builders import add, analysis, at
+from tests.store.test_concurrency import HOLDER, WRITER, _python
 
 SMALL_UP = "FIX rose as small caps rallied."
 SMALL_DOWN = "FIX fell as small caps slid."
@@ -238,11 +238,12 @@ def test_dashboard_and_docs_are_served_without_a_network(client: TestClient) -> 
     }  # fmt: skip
 
 
-def test_answers_over_a_real_socket(db: Path) -> None:
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn on 127.0.0.1 (a free port) in a thread; yields its base URL."""
     import uvicorn
 
-    config = uvicorn.Config(create_app(db), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -250,51 +251,20 @@ def test_answers_over_a_real_socket(db: Path) -> None:
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.started
-        port = server.servers[0].sockets[0].getsockname()[1]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/trends?entity=FIX", timeout=10) as r:
-            assert r.status == 200
-            rows = json.loads(r.read())
-        assert [row["stories"] for row in rows] == [1, 1]
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(10)
 
 
-WRITER = r"""
-import sys, time
-from tests.store.builders import add, analysis, at
-from nlp_pipeline.store import Store
-
-store = Store(sys.argv[1])
-result = analysis([("FIX rose as small caps rallied.", 0.5, ["small_cap_rotation"])],
-                  {"TICKER:FIX": ([0], 0.8)})
-for n in range(int(sys.argv[2])):
-    add(store, f"w{n}", at("2026-08-05"), result)
-    print(n, flush=True)
-    time.sleep(0.02)  # the analysis of the next batch
-store.close()
-print("done", flush=True)
-"""
-
-HOLDER = r"""
-import sys, time
-from nlp_pipeline.store import Store
-
-store = Store(sys.argv[1])
-with store.transaction():  # a writer stuck in one long batch
-    print("holding", flush=True)
-    time.sleep(60)
-"""
-
-
-def _python(script: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", script, *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_answers_over_a_real_socket(db: Path) -> None:
+    with (
+        serving(create_app(db)) as base,
+        urllib.request.urlopen(f"{base}/trends?entity=FIX", timeout=10) as r,
+    ):
+        assert r.status == 200
+        rows = json.loads(r.read())
+    assert [row["stories"] for row in rows] == [1, 1]
 
 
 def test_answers_while_another_process_writes(

@@ -20,13 +20,13 @@ from typing import Any
 
 import duckdb
 
-from nlp_pipeline.errors import StoreError
+from nlp_pipeline.errors import StoreAccessError, StoreError
 
 READER_WAIT_S = 5.0
 WRITER_WAIT_S = 60.0
 
 
-class StoreBusyError(StoreError):
+class StoreBusyError(StoreAccessError):
     """Another process held the store for longer than this one would wait."""
 
 
@@ -109,7 +109,7 @@ def attach(con: Any, path: str, read_only: bool, wait_s: float) -> None:
             break
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
-                raise StoreError(f"cannot open store {path}: {exc}") from None
+                raise StoreAccessError(f"cannot open store {path}: {exc}") from None
             if time.monotonic() >= deadline:
                 raise StoreBusyError(
                     f"store {path} is busy: held by {_holder(path, str(exc))}; waited "

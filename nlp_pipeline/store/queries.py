@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from nlp_pipeline.errors import StoreError
+from nlp_pipeline.errors import NotFoundError, StoreError
 from nlp_pipeline.records import ENTITY_TYPES
 
 FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
@@ -600,10 +600,9 @@ def article_detail(
 ) -> dict[str, Any]:
     """One article in full, from its current analysis (as of `as_of`): its fields, its
     sentences with their tone and themes, its entities, themes and rotation flows.
-    Raises `StoreError` naming the id when the store has no such (analyzed) article."""
+    Raises `NotFoundError` naming the id when the store has no such (analyzed) article."""
     cut = utc(as_of)
-    params = {"id": article_id, "as_of": cut}
-    head = _run(
+    head = _json_rows(
         con,
         f"""SELECT a.article_id, a.published, a.published_fallback, a.first_seen_at, a.feed_id,
                    a.title, a.url, a.author, a.cluster_id,
@@ -611,11 +610,11 @@ def article_detail(
                    round(n.sentiment_score, 3) AS sentiment, n.model_versions
             FROM articles a JOIN analyses n USING (article_id)
             WHERE a.article_id = $id AND {_current_analysis("n", "a", cut)}""",
-        params,
+        {"id": article_id, "as_of": cut},
     )
-    if head.empty:
-        raise StoreError(f"no analyzed article {article_id!r} in the store")
-    detail: dict[str, Any] = _plain({str(k): v for k, v in head.iloc[0].to_dict().items()})
+    if not head:
+        raise NotFoundError(f"no analyzed article {article_id!r} in the store")
+    detail = head[0]
     keys = {"id": article_id, "mv": detail["model_versions"]}
     parts = {
         "sentences": """SELECT sentence_index AS "index", text, sentiment_label,
@@ -638,26 +637,24 @@ def article_detail(
                         ORDER BY score DESC, target_segment""",
     }
     for name, sql in parts.items():
-        rows = con.execute(sql, used_params(sql, keys)).fetchall()
-        columns = [c[0] for c in con.description]
-        detail[name] = [_plain(dict(zip(columns, row, strict=True))) for row in rows]
+        detail[name] = _json_rows(con, sql, keys)
     return detail
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """A row with JSON-ready values: ISO 8601 times, Python numbers and lists, None for NULL."""
-    plain: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        if value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
-            value = None
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        elif isinstance(value, np.ndarray):
-            value = value.tolist()
-        plain[key] = value
-    return plain
+def _json_rows(con: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows as dicts of JSON-ready values (DuckDB gives Python values; times become ISO 8601,
+    NaN becomes None)."""
+    rows = con.execute(sql, used_params(sql, params)).fetchall()
+    columns = [c[0] for c in con.description]
+    return [
+        {
+            key: value.isoformat()
+            if hasattr(value, "isoformat")
+            else (None if isinstance(value, float) and value != value else value)
+            for key, value in zip(columns, row, strict=True)
+        }
+        for row in rows
+    ]
 
 
 def stored_entities(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from nlp_pipeline.formatting import SCORE_DECIMALS
+from nlp_pipeline.formatting import round_score
 from nlp_pipeline.records import AnalysisResult, EntityAnalysis, SentenceAnalysis, ThemeAnalysis
 
 TIME = pa.timestamp("us", tz="UTC")
@@ -141,12 +141,9 @@ def _array(key: str, values: Sequence[Any]) -> pa.Array:
     if kind == TIME:
         return pa.array(list(values), pa.int64()).cast(TIME)
     if key in _FLOATS:
-        # Stored scores follow the one rounding rule (nlp_pipeline.formatting.round_score),
-        # inlined for this hot loop: Python's round gives the nearest double (Arrow's round can
-        # leave 0.42610000000000003); `+ 0.0` turns -0.0 into 0.0; NaN stays NaN.
-        return pa.array(
-            [None if v is None else round(v, SCORE_DECIMALS) + 0.0 for v in values], kind
-        )
+        # Stored scores follow the one rounding rule (nlp_pipeline.formatting): Python's round
+        # gives the nearest double (Arrow's round can leave 0.42610000000000003).
+        return pa.array([None if v is None else round_score(v) for v in values], kind)
     return pa.array(list(values), kind)
 
 

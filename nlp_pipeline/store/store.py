@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from nlp_pipeline.errors import StoreError
+from nlp_pipeline.errors import StoreAccessError, StoreError
 from nlp_pipeline.records import AnalysisResult, Article, FeedReport
 from nlp_pipeline.store import queries
 from nlp_pipeline.store.connection import (
@@ -77,6 +77,7 @@ _ARTICLE_TYPES = (
     pa.list_(pa.string()),  # publisher_tickers
 )
 _CLUSTER = _ARTICLE_COLUMNS.index("cluster_id")
+_Answer = TypeVar("_Answer")
 _STORY_AT = _ARTICLE_COLUMNS.index("story_at")
 
 
@@ -118,7 +119,7 @@ class Store:
         self._closed = False
         if self.read_only:
             if not self._memory and not Path(self.path).exists():
-                raise StoreError(f"no store at {self.path} (run `nlp-pipeline run` first)")
+                raise StoreAccessError(f"no store at {self.path} (run `nlp-pipeline run` first)")
         elif not self._memory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self._session() as con:
@@ -126,7 +127,7 @@ class Store:
                 try:
                     migrate(con)
                 except duckdb.Error as exc:
-                    raise StoreError(f"cannot open store {self.path}: {exc}") from None
+                    raise StoreAccessError(f"cannot open store {self.path}: {exc}") from None
                 self._end_dead_runs(con)
         if not self.read_only and not self._memory:
             write_marker(self.path)
@@ -537,14 +538,14 @@ class Store:
                 frame: pd.DataFrame = con.execute(sql, params or []).df()
                 return frame
         except duckdb.Error as exc:
-            raise StoreError(f"query failed: {exc}") from None
+            raise StoreAccessError(f"query failed: {exc}") from None
 
-    def _answer(self, fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.DataFrame:
+    def _answer(self, fn: Callable[..., _Answer], *args: Any, **kwargs: Any) -> _Answer:
         try:
             with self._session() as con:
                 return fn(con, *args, **kwargs)
         except duckdb.Error as exc:
-            raise StoreError(f"query failed: {exc}") from None
+            raise StoreAccessError(f"query failed: {exc}") from None
 
     def counts(self) -> dict[str, int]:
         """Rows per table; for analysis tables, the rows of current analyses."""
@@ -654,11 +655,7 @@ class Store:
     def article(self, article_id: str, as_of: datetime | str | None = None) -> dict[str, Any]:
         """One analyzed article in full (sentences, entities, themes, rotations) as JSON-ready
         values; see `queries.article_detail`."""
-        try:
-            with self._session() as con:
-                return queries.article_detail(con, article_id, as_of=as_of)
-        except duckdb.Error as exc:
-            raise StoreError(f"query failed: {exc}") from None
+        return self._answer(queries.article_detail, article_id, as_of=as_of)
 
     def entities(
         self,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from playwright import sync_api
 
 from nlp_pipeline.server import create_app
-from tests.test_server import SMALL_DOWN, SMALL_UP, build_store
+from tests.test_server import SMALL_DOWN, SMALL_UP, build_store, serving
 
 CHROMIUM = (
     os.environ.get("NLP_PIPELINE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -30,21 +29,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     db = build_store(tmp_path_factory.mktemp("dashboard") / "news.duckdb")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(db), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(db)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
