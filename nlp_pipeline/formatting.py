@@ -11,6 +11,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
 
 SCORE_DECIMALS = 4
@@ -22,6 +24,23 @@ def round_score(value: float) -> float:
         return value
     rounded = round(float(value), SCORE_DECIMALS)
     return rounded + 0.0  # -0.0 + 0.0 == 0.0
+
+
+def round_scores(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """`round_score` over an array, vectorized, with the same result bit for bit.
+
+    rint(x * 10**d) / 10**d is the nearest double to the decimal rounding of x (what Python's
+    round returns) except where x * 10**d lands within rounding error of a half; those values,
+    and large or non-finite ones, go through `round_score` itself."""
+    import numpy as np
+
+    scaled = values * 10.0**SCORE_DECIMALS
+    rounded = np.rint(scaled) / 10.0**SCORE_DECIMALS + 0.0
+    with np.errstate(invalid="ignore"):  # NaN compares false: it stays NaN
+        inexact = (np.abs(scaled - np.floor(scaled) - 0.5) <= 1e-6) | (np.abs(values) >= 1e4)
+    for i in np.flatnonzero(inexact):
+        rounded[i] = round_score(float(values[i]))
+    return rounded
 
 
 def round_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from nlp_pipeline.formatting import (
@@ -9,6 +10,7 @@ from nlp_pipeline.formatting import (
     round_frame,
     round_nested,
     round_score,
+    round_scores,
     text_table,
 )
 
@@ -19,6 +21,27 @@ def test_round_score() -> None:
     assert math.copysign(1.0, round_score(-0.00001)) == 1.0  # no negative zero
     assert str(round_score(-0.0)) == "0.0"
     assert math.isnan(round_score(float("nan")))
+
+
+def test_round_scores_matches_round_score_bit_for_bit() -> None:
+    # Halves and near-halves at the fourth decimal are where a plain rint(x * 1e4) / 1e4 and
+    # Python's round part ways (0.00005 is just above the half: round gives 0.0001).
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            rng.uniform(-1, 1, 20_000),
+            (np.arange(-3000, 3000) + 0.5) / 1e4,
+            np.arange(-3000, 3000) / 1e4,
+            rng.uniform(-1, 1, 2000) * 10.0 ** rng.integers(-8, 9, 2000),
+            [0.00005, -0.00005, 0.12345, 1 / 3, -0.0, 1e20, -12345.67895, np.inf, -np.inf],
+        ]
+    )
+    got = round_scores(values)
+    expected = [round_score(float(v)) for v in values]
+    assert [math.copysign(1.0, g) for g in got] == [math.copysign(1.0, e) for e in expected]
+    assert got.tolist() == expected
+    assert round_scores(np.array([0.00005]))[0] == 0.0001
+    assert math.isnan(round_scores(np.array([np.nan]))[0])
 
 
 def test_round_frame_and_nested() -> None:

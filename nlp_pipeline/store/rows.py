@@ -14,8 +14,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from nlp_pipeline.formatting import round_score
-from nlp_pipeline.records import AnalysisResult, EntityAnalysis, SentenceAnalysis, ThemeAnalysis
+from nlp_pipeline.formatting import round_scores
+from nlp_pipeline.records import (
+    AnalysisResult,
+    EntityAnalysis,
+    RotationFlow,
+    SentenceAnalysis,
+    ThemeAnalysis,
+)
 
 TIME = pa.timestamp("us", tz="UTC")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,10 +36,6 @@ def entity_sentences(entity: EntityAnalysis, sentences: Sequence[SentenceAnalysi
         if position >= 0 and span_start < sentences[position].end:
             found.add(sentences[position].index)
     return found
-
-
-def theme_sentences(theme: ThemeAnalysis, sentences: Sequence[SentenceAnalysis]) -> set[int]:
-    return set(theme.evidence) | {s.index for s in sentences if theme.id in s.themes}
 
 
 _COLUMNS = {
@@ -72,60 +74,184 @@ def analysis_tables(
     """Arrow tables for `analyses`, `sentences`, `article_entities`, `article_themes`,
     `article_rotations` and `entity_themes`. `articles` maps article_id to (cluster_id,
     published, first_seen_at, story_at)."""
-    # Rows as tuples in column order (a hot loop: ~50 rows per article), then columns.
-    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
-    analyzed = _micros(analyzed_at)
-    analyses, sentences = rows["analyses"].append, rows["sentences"].append
-    themes_out, entities_out = rows["article_themes"].append, rows["article_entities"].append
-    facts, rotations_out = rows["entity_themes"].append, rows["article_rotations"].append
-    for article_id, result in items:
-        cluster_id, *times = articles[article_id]
-        published, first_seen_at, story_at = (_micros(t) for t in times)
-        s = result.sentiment
-        analyses(
-            (article_id, version_key, run_id, analyzed, None, s.label, s.score, s.positive,
-             s.neutral, s.negative, len(result.sentences))
-        )  # fmt: skip
-        tone = {}
-        for x in result.sentences:
-            x_s = x.sentiment
-            score = x_s.positive - x_s.negative
-            tone[x.index] = score
-            sentences(
-                (article_id, x.index, x.start, x.end, x.text, x_s.label, score, x_s.positive,
-                 x_s.neutral, x_s.negative, list(x.themes), version_key)
-            )  # fmt: skip
-        for t in result.themes:
-            themes_out((article_id, t.id, t.score, t.sentiment, list(t.evidence), version_key))
-        for r in result.rotations:
-            rotations_out(
-                (article_id, r.source, r.target, r.score, r.sentiment, list(r.evidence),
-                 version_key)
-            )  # fmt: skip
-        theme_sets = [(t, theme_sentences(t, result.sentences)) for t in result.themes]
-        head = (article_id, version_key, analyzed, None, cluster_id, published, first_seen_at,
-                story_at)  # fmt: skip
+    # A hot path (~50 rows per article, thousands of articles a batch), built column by column:
+    # Python reads each result once; columns repeated per row (the article's, the entity's, the
+    # theme's) are gathered with Arrow's `take` from the table they come from.
+    results = [result for _, result in items]
+    ids = [article_id for article_id, _ in items]
+    meta = [articles[article_id] for article_id in ids]
+    per_article = pa.table(
+        {
+            "article_id": pa.array(ids, pa.string()),
+            "cluster_id": pa.array([m[0] for m in meta], pa.string()),
+            "published": _array("published", [_micros(m[1]) for m in meta]),
+            "first_seen_at": _array("first_seen_at", [_micros(m[2]) for m in meta]),
+            "story_at": _array("story_at", [_micros(m[3]) for m in meta]),
+        }
+    )
+    sentence_rows: list[SentenceAnalysis] = []
+    sentence_of: list[int] = []  # the article (position in items) of each sentence row
+    theme_rows: list[ThemeAnalysis] = []
+    theme_of: list[int] = []
+    rotation_rows: list[RotationFlow] = []
+    rotation_of: list[int] = []
+    entity_rows: list[EntityAnalysis] = []
+    entity_of: list[int] = []
+    fact_entity: list[int] = []  # entity_themes rows: an entity row and a theme row each
+    fact_theme: list[int] = []
+    fact_shared: list[bool] = []
+    fact_tone: list[float | None] = []
+    for position, result in enumerate(results):
+        sentences = result.sentences
+        sentence_rows += sentences
+        sentence_of += [position] * len(sentences)
+        first_theme = len(theme_rows)
+        theme_rows += result.themes
+        theme_of += [position] * len(result.themes)
+        rotation_rows += result.rotations
+        rotation_of += [position] * len(result.rotations)
+        if not result.entities:
+            continue
+        tone: dict[int, float] = {}
+        carried: dict[str, set[int]] = {}
+        for x in sentences:
+            tone[x.index] = x.sentiment.positive - x.sentiment.negative
+            for theme_id in x.themes:
+                carried.setdefault(theme_id, set()).add(x.index)
+        theme_sets = [
+            (first_theme + k, carried.get(t.id, set()).union(t.evidence))
+            for k, t in enumerate(result.themes)
+        ]
         for e in result.entities:
-            entities_out(
-                (*head, e.type, e.id, e.name or None, e.exchange, e.mentions, e.relevance,
-                 e.sentiment, [list(span) for span in e.spans])
-            )  # fmt: skip
-            where = entity_sentences(e, result.sentences)
-            for t, carries in theme_sets:
+            entity_row = len(entity_rows)
+            entity_rows.append(e)
+            entity_of.append(position)
+            where = entity_sentences(e, sentences)
+            for theme_row, carries in theme_sets:
                 shared = where & carries
                 shared_tones = [tone[i] for i in shared if i in tone]
-                facts(
-                    (*head, e.type, e.id, e.relevance, t.id, t.score, t.sentiment, bool(shared),
-                     sum(shared_tones) / len(shared_tones) if shared_tones else None)
-                )  # fmt: skip
-    tables = {}
-    for name, spec in _COLUMNS.items():
-        names = spec.split()
-        columns = list(zip(*rows[name], strict=True)) if rows[name] else [()] * len(names)
-        tables[name] = pa.table(
-            {key: _array(key, values) for key, values in zip(names, columns, strict=True)}
-        )
-    return tables
+                fact_entity.append(entity_row)
+                fact_theme.append(theme_row)
+                fact_shared.append(bool(shared))
+                fact_tone.append(sum(shared_tones) / len(shared_tones) if shared_tones else None)
+
+    analyzed = _micros(analyzed_at)
+
+    def article_columns(of: list[int], *keys: str) -> dict[str, Any]:
+        """`keys` for rows that belong to the articles at positions `of`."""
+        rows = per_article.take(pa.array(of, pa.int32()))
+        return {
+            key: rows[key]
+            if key in per_article.column_names
+            else _constant(key, len(of), version_key, analyzed)
+            for key in keys
+        }
+
+    sentiments = [r.sentiment for r in results]
+    tables = {
+        "analyses": {
+            "article_id": per_article["article_id"],
+            "model_versions": _constant("model_versions", len(ids), version_key, analyzed),
+            "run_id": pa.array([run_id] * len(ids), pa.string()),
+            "analyzed_at": _constant("analyzed_at", len(ids), version_key, analyzed),
+            "superseded_at": pa.nulls(len(ids), TIME),
+            "sentiment_label": [s.label for s in sentiments],
+            "sentiment_score": [s.score for s in sentiments],
+            "p_positive": [s.positive for s in sentiments],
+            "p_neutral": [s.neutral for s in sentiments],
+            "p_negative": [s.negative for s in sentiments],
+            "n_sentences": [len(r.sentences) for r in results],
+        },
+        "sentences": _sentence_columns(sentence_rows)
+        | article_columns(sentence_of, "article_id", "model_versions"),
+        "article_themes": article_columns(theme_of, "article_id", "model_versions")
+        | {
+            "theme_id": [t.id for t in theme_rows],
+            "score": [t.score for t in theme_rows],
+            "sentiment": [t.sentiment for t in theme_rows],
+            "evidence": [t.evidence for t in theme_rows],
+        },
+        "article_rotations": article_columns(rotation_of, "article_id", "model_versions")
+        | {
+            "source_segment": [r.source for r in rotation_rows],
+            "target_segment": [r.target for r in rotation_rows],
+            "score": [r.score for r in rotation_rows],
+            "sentiment": [r.sentiment for r in rotation_rows],
+            "evidence": [r.evidence for r in rotation_rows],
+        },
+        "article_entities": article_columns(entity_of, *_HEAD)
+        | {
+            "entity_type": [e.type for e in entity_rows],
+            "entity_id": [e.id for e in entity_rows],
+            "name": [e.name or None for e in entity_rows],
+            "exchange": [e.exchange for e in entity_rows],
+            "mentions": [e.mentions for e in entity_rows],
+            "relevance": [e.relevance for e in entity_rows],
+            "sentiment": [e.sentiment for e in entity_rows],
+            "spans": [e.spans for e in entity_rows],
+        },
+    }
+    built = {name: _table(name, columns) for name, columns in tables.items()}
+    entity_part = built["article_entities"].take(pa.array(fact_entity, pa.int32()))
+    theme_part = built["article_themes"].take(pa.array(fact_theme, pa.int32()))
+    built["entity_themes"] = _table(
+        "entity_themes",
+        {key: entity_part[key] for key in (*_HEAD, "entity_type", "entity_id", "relevance")}
+        | {
+            "theme_id": theme_part["theme_id"],
+            "theme_score": theme_part["score"],
+            "theme_sentiment": theme_part["sentiment"],
+            "shared_sentence": fact_shared,
+            "shared_sentiment": fact_tone,
+        },
+    )
+    return {name: built[name] for name in _COLUMNS}
+
+
+# The columns every article_entities and entity_themes row repeats from its article.
+_HEAD = tuple(_COLUMNS["article_entities"].split()[:8])
+
+
+def _constant(key: str, count: int, version_key: str, analyzed: int) -> pa.Array:
+    """A column with one value for the whole batch (the model versions, the analysis time,
+    no superseded time yet)."""
+    if key == "model_versions":
+        return pa.repeat(pa.scalar(version_key, pa.string()), count)
+    if key == "analyzed_at":
+        return pa.repeat(pa.scalar(analyzed, pa.int64()), count).cast(TIME)
+    if key == "superseded_at":
+        return pa.nulls(count, TIME)
+    raise KeyError(key)
+
+
+def _table(name: str, columns: Mapping[str, Any]) -> pa.Table:
+    """`columns` (Arrow arrays, or Python lists converted here) as a table in `_COLUMNS` order."""
+    return pa.table(
+        {
+            key: value if isinstance(value, pa.Array | pa.ChunkedArray) else _array(key, value)
+            for key in _COLUMNS[name].split()
+            for value in (columns[key],)
+        }
+    )
+
+
+def _sentence_columns(sentences: list[SentenceAnalysis]) -> dict[str, list[Any]]:
+    """The `sentences` table's own columns (article and model versions come from elsewhere)."""
+    tones = [x.sentiment for x in sentences]
+    positive = [t.positive for t in tones]
+    negative = [t.negative for t in tones]
+    return {
+        "sentence_index": [x.index for x in sentences],
+        "start_char": [x.start for x in sentences],
+        "end_char": [x.end for x in sentences],
+        "text": [x.text for x in sentences],
+        "sentiment_label": [t.label for t in tones],
+        "sentiment_score": [p - n for p, n in zip(positive, negative, strict=True)],
+        "p_positive": positive,
+        "p_neutral": [t.neutral for t in tones],
+        "p_negative": negative,
+        "themes": [x.themes for x in sentences],
+    }
 
 
 def _micros(moment: datetime) -> int:
@@ -139,12 +265,14 @@ def _micros(moment: datetime) -> int:
 def _array(key: str, values: Sequence[Any]) -> pa.Array:
     kind = _TYPES.get(key) or _default_type(key)
     if kind == TIME:
-        return pa.array(list(values), pa.int64()).cast(TIME)
+        return pa.array(values, pa.int64()).cast(TIME)
     if key in _FLOATS:
-        # Stored scores follow the one rounding rule (nlp_pipeline.formatting): Python's round
-        # gives the nearest double (Arrow's round can leave 0.42610000000000003).
-        return pa.array([None if v is None else round_score(v) for v in values], kind)
-    return pa.array(list(values), kind)
+        # Stored scores follow the one rounding rule (nlp_pipeline.formatting), vectorized;
+        # Arrow's own round can leave 0.42610000000000003.
+        raw = pa.array(values, pa.float64())
+        rounded = round_scores(raw.to_numpy(zero_copy_only=False))
+        return pa.array(rounded, pa.float64(), mask=raw.is_null().to_numpy(zero_copy_only=False))
+    return pa.array(values, kind)
 
 
 def _default_type(key: str) -> pa.DataType:
