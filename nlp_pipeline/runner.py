@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -247,7 +247,9 @@ class _StoreGate:
             if not self.store.add_article(article):
                 report.already_stored += 1
                 return
-            self.index.add(article.article_id, article.minhash, article.cluster_id)
+            self.index.add(
+                article.article_id, article.minhash, article.cluster_id, _stored_time(article)
+            )
         if cluster:
             report.near_duplicate += 1
         else:
@@ -287,13 +289,30 @@ class _StoreGate:
             seen.add(article.article_id)
             cluster = self.index.find(article.minhash)
             article.cluster_id = cluster or article.article_id
-            self.index.add(article.article_id, article.minhash, article.cluster_id)
+            self.index.add(
+                article.article_id, article.minhash, article.cluster_id, _stored_time(article)
+            )
             fresh.append(article)
             if cluster:
                 report.near_duplicate += 1
             else:
                 report.new += 1
         return fresh
+
+
+def _near_duplicate_index(store: Store) -> NearDuplicateIndex:
+    """The index new articles are clustered against: the store's last lookback window, and
+    then this run's articles, each kept while it is within the window of the newest."""
+    index = NearDuplicateIndex(window=timedelta(days=NEAR_DUPLICATE_LOOKBACK_DAYS))
+    for key, cluster, signature, published in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
+        index.add(key, signature, cluster, published)
+    return index
+
+
+def _stored_time(article: Article) -> datetime:
+    """The time the store dates an article by: published, else fetched, in UTC."""
+    moment = article.published or article.fetched_at
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _ingest_feed(
@@ -390,9 +409,7 @@ def ingest(
         return result
     own_ingestor = ingestor is None
     ingestor = ingestor or Ingestor(config.settings)
-    index = NearDuplicateIndex()
-    for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
-        index.add(key, signature, cluster)
+    index = _near_duplicate_index(store)
     gate = _StoreGate(store, index, [f.id for f in feeds])
     stop = should_stop or (lambda: False)
     warnings: list[str] = []
@@ -484,9 +501,7 @@ def ingest_files(
             store.finish_run(own_id, [result.as_feed_report()], 0)
         return result
     started = time.perf_counter()
-    index = NearDuplicateIndex()
-    for key, cluster, signature in store.recent_signatures(NEAR_DUPLICATE_LOOKBACK_DAYS):
-        index.add(key, signature, cluster)
+    index = _near_duplicate_index(store)
     gate = _StoreGate(store, index)
     report = LocalIngestReport(feed_id)
     feed_report = FeedReport(feed_id)

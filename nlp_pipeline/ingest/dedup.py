@@ -7,7 +7,9 @@ signatures over word shingles, compared through LSH bands.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
+from datetime import datetime, timedelta
 from itertools import accumulate
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -127,14 +129,22 @@ class NearDuplicateIndex:
     """LSH over MinHash bands: finds the stored article a new one is a near-copy of.
 
     Signatures are kept as compact uint64 arrays and bands as 64-bit hashes, so the index of a
-    large archive costs about 1 KB per article rather than several."""
+    large archive costs about 1 KB per article rather than several. With a `window`, articles
+    published more than `window` before the newest one added leave the index (copies of a story
+    appear within days of each other; the store's lookback is the same window), so a long
+    ingest holds only the window's articles, not the archive's."""
 
-    def __init__(self, threshold: float = NEAR_DUPLICATE_JACCARD) -> None:
+    def __init__(
+        self, threshold: float = NEAR_DUPLICATE_JACCARD, window: timedelta | None = None
+    ) -> None:
         self.threshold = threshold
+        self.window = window
         # Band hash -> the key of the one article in that bucket, or a list when several are.
         self._buckets: dict[int, str | list[str]] = {}
         self._signatures: dict[str, np.ndarray] = {}
         self._cluster: dict[str, str] = {}
+        self._by_time: list[tuple[datetime, str]] = []  # a heap, oldest first
+        self._newest: datetime | None = None
 
     def __len__(self) -> int:
         return len(self._signatures)
@@ -146,8 +156,16 @@ class NearDuplicateIndex:
             for band in range(BANDS)
         ]
 
-    def add(self, key: str, signature: list[int], cluster_id: str | None = None) -> None:
-        if len(signature) != NUM_PERM:
+    def add(
+        self,
+        key: str,
+        signature: list[int],
+        cluster_id: str | None = None,
+        published: datetime | None = None,
+    ) -> None:
+        """Index `key`. `published` (timezone-aware) places it in the window; without one it
+        stays for the life of the index."""
+        if len(signature) != NUM_PERM or key in self._signatures:
             return
         array = np.asarray(signature, dtype=np.uint64)
         self._signatures[key] = array
@@ -161,6 +179,28 @@ class NearDuplicateIndex:
                 self._buckets[band_key] = [bucket, key]
             else:
                 bucket.append(key)
+        if self.window is not None and published is not None:
+            heapq.heappush(self._by_time, (published, key))
+            if self._newest is None or published > self._newest:
+                self._newest = published
+            self._evict(self._newest - self.window)
+
+    def _evict(self, cutoff: datetime) -> None:
+        while self._by_time and self._by_time[0][0] < cutoff:
+            _, key = heapq.heappop(self._by_time)
+            self._remove(key)
+
+    def _remove(self, key: str) -> None:
+        array = self._signatures.pop(key)
+        self._cluster.pop(key, None)
+        for band_key in self._band_keys(array):
+            bucket = self._buckets.get(band_key)
+            if bucket == key:
+                del self._buckets[band_key]
+            elif isinstance(bucket, list):
+                bucket.remove(key)
+                if len(bucket) == 1:
+                    self._buckets[band_key] = bucket[0]
 
     def find(self, signature: list[int]) -> str | None:
         """The cluster id of the most similar indexed article above the threshold, if any."""

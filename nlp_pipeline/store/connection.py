@@ -25,6 +25,15 @@ from nlp_pipeline.errors import StoreAccessError, StoreError
 READER_WAIT_S = 5.0
 WRITER_WAIT_S = 60.0
 
+# Rows per row group when a writer attaches the file. Each write batch ends in a checkpoint that
+# appends a small row group, and DuckDB's vacuum later merges small neighbours into one of up
+# to this many rows, holding all of their text in memory while it does: at DuckDB's default
+# (122,880) a long ingest's memory climbs with the store, in jumps, as those merges grow. A
+# small bound keeps it flat. Readers are a little slower over many small groups, so
+# `Store.optimize()` rewrites the fact tables answers read with DuckDB's default size.
+WRITE_ROW_GROUP_ROWS = 4096
+COMPACT_ROW_GROUP_ROWS = 122_880
+
 
 class StoreBusyError(StoreAccessError):
     """Another process held the store for longer than this one would wait."""
@@ -97,10 +106,18 @@ def host_connection() -> Any:
     return con
 
 
-def attach(con: Any, path: str, read_only: bool, wait_s: float) -> None:
-    """Attach the store file as the default database, retrying while another process holds it."""
+def attach(
+    con: Any,
+    path: str,
+    read_only: bool,
+    wait_s: float,
+    row_group_rows: int = WRITE_ROW_GROUP_ROWS,
+) -> None:
+    """Attach the store file as the default database, retrying while another process holds it.
+    A writer's new row groups hold at most `row_group_rows` rows (DuckDB does not keep this
+    in the file; it applies to this attachment only)."""
     quoted = path.replace("'", "''")
-    mode = " (READ_ONLY)" if read_only else ""
+    mode = " (READ_ONLY)" if read_only else f" (ROW_GROUP_SIZE {int(row_group_rows)})"
     deadline = time.monotonic() + wait_s
     delay = 0.02
     while True:

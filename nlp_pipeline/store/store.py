@@ -19,6 +19,8 @@ from nlp_pipeline.errors import StoreAccessError, StoreError
 from nlp_pipeline.records import AnalysisResult, Article, FeedReport
 from nlp_pipeline.store import queries
 from nlp_pipeline.store.connection import (
+    COMPACT_ROW_GROUP_ROWS,
+    WRITE_ROW_GROUP_ROWS,
     attach,
     detach,
     host_connection,
@@ -115,6 +117,7 @@ class Store:
         self._sandboxed = sandboxed
         self._host: Any = host_connection()
         self._attached = False
+        self._row_group_rows = WRITE_ROW_GROUP_ROWS
         self._depth = 0
         self._closed = False
         if self.read_only:
@@ -139,7 +142,7 @@ class Store:
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
         if not self._attached and not self._memory:
-            attach(self._host, self.path, self.read_only, self._wait_s)
+            attach(self._host, self.path, self.read_only, self._wait_s, self._row_group_rows)
             self._attached = True
             if self._sandboxed:
                 # No file access for user SQL; attaching again would need it, so keep the file.
@@ -209,15 +212,16 @@ class Store:
             ).fetchall()
         return {r[0] for r in rows}
 
-    def recent_signatures(self, days: int = 30) -> list[tuple[str, str, list[int]]]:
-        """(article_id, cluster_id, minhash) of articles from the last `days` of the store."""
+    def recent_signatures(self, days: int = 30) -> list[tuple[str, str, list[int], datetime]]:
+        """(article_id, cluster_id, minhash, published in UTC) of articles from the last `days`
+        of the store."""
         with self._session() as con:
             rows = con.execute(
-                "SELECT article_id, cluster_id, minhash FROM articles "
+                "SELECT article_id, cluster_id, minhash, published FROM articles "
                 "WHERE published >= (SELECT max(published) FROM articles) - to_days(?)",
                 [days],
             ).fetchall()
-        return [(r[0], r[1], list(r[2] or [])) for r in rows]
+        return [(r[0], r[1], list(r[2] or []), _utc(r[3])) for r in rows]
 
     def add_article(self, article: Article, seen_at: datetime | None = None) -> bool:
         """Insert one article in its own transaction; False if it was already stored.
@@ -399,21 +403,48 @@ class Store:
                         con.unregister("_batch")
 
     def optimize(self) -> None:
-        """Rewrite the fact tables ordered by entity and story date, so that an entity's
-        rows sit in few row groups and `trends` skips the rest (DuckDB keeps min/max per row
-        group). Worth running now and then on a large store; later writes append unordered."""
+        """Rewrite the fact tables ordered by entity and story date, in DuckDB's full-size row
+        groups, so that an entity's rows sit in few row groups and `trends` skips the rest
+        (DuckDB keeps min/max per row group). Worth running now and then on a large store;
+        later writes append unordered, in small row groups (`WRITE_ROW_GROUP_ROWS`)."""
         orders = {
             "article_entities": "entity_type, entity_id, story_at",
             "entity_themes": "entity_type, entity_id, theme_id, story_at",
         }
-        with self.transaction() as con:
-            for table, order in orders.items():
-                con.execute(f"CREATE TEMP TABLE _sorted AS SELECT * FROM {table} ORDER BY {order}")
-                con.execute(f"DELETE FROM {table}").fetchall()
-                con.execute(f"INSERT INTO {table} SELECT * FROM _sorted").fetchall()
-                con.execute("DROP TABLE _sorted")
-        with self._session() as con:
-            con.execute("CHECKPOINT")
+        with self._row_groups_of(COMPACT_ROW_GROUP_ROWS):
+            with self.transaction() as con:
+                for table, order in orders.items():
+                    con.execute(
+                        f"CREATE TEMP TABLE _sorted AS SELECT * FROM {table} ORDER BY {order}"
+                    )
+                    con.execute(f"DELETE FROM {table}").fetchall()
+                    con.execute(f"INSERT INTO {table} SELECT * FROM _sorted").fetchall()
+                    con.execute("DROP TABLE _sorted")
+            with self._session() as con:
+                con.execute("CHECKPOINT")
+
+    @contextmanager
+    def _row_groups_of(self, rows: int) -> Iterator[None]:
+        """Write the operations inside into row groups of up to `rows` rows: the size is fixed
+        when the file is attached, so a file attached outside any operation is attached again
+        (inside one, it keeps the size it has)."""
+        if self._memory or self.read_only or self._depth > 0:
+            yield
+            return
+        held = self._attached
+        if held:
+            detach(self._host)
+            self._attached = False
+        previous, self._row_group_rows = self._row_group_rows, rows
+        try:
+            yield
+        finally:
+            if self._attached:
+                detach(self._host)
+                self._attached = False
+            self._row_group_rows = previous
+            if held:
+                self.con  # noqa: B018 - attach again, as the caller held it
 
     # -- feeds and runs ------------------------------------------------------------------------
 

@@ -146,6 +146,42 @@ def test_cluster_defaults_to_key() -> None:
     assert index.find(minhash(EDITED)) == "first-article"
 
 
+OTHER_STORY = (
+    "A regional grocery chain said on Monday it would close eleven stores in rural counties "
+    "after rising rents and thinner margins on fresh produce cut into profits, and that it "
+    "would offer affected staff positions at larger locations within driving distance. The "
+    "company also plans to open two warehouse outlets next spring and expand home delivery."
+)
+THIRD_STORY = (
+    "Copper prices touched a four month high in London trading as smelters in South America "
+    "reported output disruptions and warehouse stocks tracked by the exchange kept falling. "
+    "Traders said buying from fabricators picked up ahead of the holiday season, while a "
+    "softer dollar made the metal cheaper for holders of other currencies."
+)
+
+
+def test_window_drops_articles_older_than_the_newest_by_more_than_it() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    index = NearDuplicateIndex(window=timedelta(days=30))
+    index.add("march", minhash(STORY), published=day)
+    index.add("undated", minhash(OTHER_STORY))  # no date: kept for the index's life
+    index.add("april", minhash(UNRELATED), published=day + timedelta(days=29))
+    assert index.find(minhash(EDITED)) == "march"  # 29 days: still inside the window
+    index.add("may", minhash(THIRD_STORY), published=day + timedelta(days=31))
+    assert len(index) == 3 and index.find(minhash(EDITED)) is None  # march left
+    assert index.find(minhash(UNRELATED)) == "april"
+    assert index.find(minhash(OTHER_STORY)) == "undated"
+    # An article already older than the window is matched against it but not kept.
+    index.add("late-copy", minhash(STORY), published=day)
+    assert len(index) == 3 and index.find(minhash(STORY)) is None
+    # A key added twice is indexed once: removing it leaves no bucket behind.
+    index.add("april", minhash(UNRELATED), published=day + timedelta(days=29))
+    index.add("june", minhash(THIRD_STORY), published=day + timedelta(days=90))
+    assert index.find(minhash(UNRELATED)) is None and len(index) == 2
+
+
 def test_empty_text_has_no_signature_and_never_matches() -> None:
     assert minhash("") == []
     assert minhash("  ... !!! ") == []

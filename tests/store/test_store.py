@@ -13,7 +13,7 @@ from nlp_pipeline.ingest.dedup import article_id, content_hash, minhash
 from nlp_pipeline.nlp import Analyzer
 from nlp_pipeline.records import Article
 from nlp_pipeline.store import Store, analysis_document
-from nlp_pipeline.store.connection import StoreBusyError
+from nlp_pipeline.store.connection import WRITE_ROW_GROUP_ROWS, StoreBusyError
 from nlp_pipeline.store.schema import LATEST_VERSION, MIGRATIONS
 
 
@@ -216,3 +216,42 @@ def test_attached_keeps_the_file_across_writes_then_gives_it_back(tmp_path: Path
             held = another_process_reads()
         given_back = another_process_reads()
     assert (held, given_back) == ("busy", "read")
+
+
+def _largest_row_group(store: Store, table: str) -> int:
+    rows = store.query(
+        "SELECT max(n) AS n FROM (SELECT row_group_id, sum(count) AS n "
+        f"FROM pragma_storage_info('{table}') WHERE column_path = '[0]' GROUP BY row_group_id)"
+    )
+    return int(rows["n"][0])
+
+
+def test_writes_keep_row_groups_small_and_optimize_compacts_the_fact_tables(
+    tmp_path: Path,
+) -> None:
+    """Small row groups keep a long ingest's memory flat (DuckDB's vacuum merges neighbours up
+    to the size); `optimize` rewrites the fact tables in full-size ones for readers."""
+    path = tmp_path / "s.duckdb"
+    rows = 3 * WRITE_ROW_GROUP_ROWS
+    with Store(path) as store:
+        with store.transaction() as con:
+            con.execute(
+                "INSERT INTO article_entities SELECT 'a' || i, 'v1', now(), NULL, 'c' || i, "
+                "now(), now(), now(), 'TICKER', 'T' || (i % 7), NULL, NULL, 1, 1.0, 0.0, "
+                "[[0, 1]] FROM range(?) t(i)",
+                [rows],
+            )
+        assert _largest_row_group(store, "article_entities") == WRITE_ROW_GROUP_ROWS
+        store.optimize()
+        assert _largest_row_group(store, "article_entities") == rows
+        # A later write appends in small groups again and leaves the compacted one whole.
+        with store.transaction() as con:
+            con.execute(
+                "INSERT INTO article_entities SELECT 'b' || i, 'v1', now(), NULL, 'c' || i, "
+                "now(), now(), now(), 'TICKER', 'T1', NULL, NULL, 1, 1.0, 0.0, [[0, 1]] "
+                "FROM range(?) t(i)",
+                [rows],
+            )
+        assert _largest_row_group(store, "article_entities") == rows
+        counts = store.query("SELECT count(*) AS n FROM article_entities WHERE entity_id = 'T1'")
+        assert int(counts["n"][0]) == rows + len(range(1, rows, 7))  # nothing lost in the rewrite
