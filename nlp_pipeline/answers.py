@@ -25,7 +25,7 @@ def known_themes(store: Store) -> list[str]:
     """Theme ids the store has seen, plus the core taxonomy's."""
     from nlp_pipeline import resources
 
-    stored = store.query("SELECT DISTINCT theme_id FROM article_themes")["theme_id"].tolist()
+    stored = [row[0] for row in store.fetch("SELECT DISTINCT theme_id FROM article_themes")]
     return sorted({*stored, *_core_theme_ids(resources.models_dir() / "themes" / "taxonomy.yaml")})
 
 
@@ -58,12 +58,12 @@ def entity_hint(store: Store, entity: str) -> str:
     of stored entities whose name is close ("Comfort Sytems" -> 'FIX' (Comfort Systems USA))."""
     from nlp_pipeline.suggest import close_matches, suggestion_text
 
-    known = store.query("SELECT DISTINCT entity_id, name FROM article_entities")
-    ids = known["entity_id"].tolist()
+    known = store.fetch("SELECT DISTINCT entity_id, name FROM article_entities")
+    ids = [str(i) for i, _ in known]
     wanted = entity.split(":")[-1]
     if wanted.upper() in {i.upper() for i in ids}:
         return ""
-    names = {str(n): str(i) for i, n in zip(ids, known["name"], strict=True) if n and n == n}
+    names = {str(n): str(i) for i, n in known if n}
     # A name with a space is not an id: short ids inside it ("MS", "O") are no suggestion.
     suggestions = [] if " " in wanted.strip() else [repr(i) for i in close_matches(wanted, ids)]
     for name in close_matches(wanted, names, limit=2):

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from nlp_pipeline.config import Config
     from nlp_pipeline.nlp import Analyzer
     from nlp_pipeline.records import FeedReport
+    from nlp_pipeline.store.queries import Rows
 
 EXIT_OK = 0
 EXIT_INPUT_FAILED = 1  # some input failed; everything else was processed
@@ -346,6 +347,29 @@ def _render(
     _table(shown, out, empty)
 
 
+def _render_rows(
+    answer: Rows, args: argparse.Namespace, out: TextIO, title: str, empty: str
+) -> None:
+    """`_render` for an answer as plain rows, without pandas: the same CSV and JSON, and a
+    table with every score at most four decimals."""
+    if args.format == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(answer.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in answer.rows)
+        return
+    from nlp_pipeline.formatting import json_rows, text_table
+
+    if args.format == "json":
+        print(json_rows(answer.columns, answer.rows), file=out)
+        return
+    if title:
+        print(title, file=out)
+    rows = [dict(zip(answer.columns, row, strict=True)) for row in answer.rows]
+    print(text_table(rows, empty), file=out)
+
+
 def _as_of_note(args: argparse.Namespace) -> str:
     return f" as of {args.as_of}" if args.as_of else ""
 
@@ -364,7 +388,8 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
     with Store(_db(args), read_only=True) as store:
         if args.theme:
             check_theme(store, args.theme)
-        frame = store.trends(
+        # Plain rows, not a DataFrame: without pandas to import the command answers sooner.
+        answer = store.trends_rows(
             entity=args.entity,
             theme=args.theme,
             freq=args.freq,
@@ -375,18 +400,19 @@ def cmd_trends(args: argparse.Namespace, out: TextIO) -> int:
             as_of=args.as_of,
             min_relevance=args.min_relevance,
         )
-        if frame.empty and args.entity:
+        if not answer.rows and args.entity:
             hint = entity_hint(store, args.entity)
     subject = args.entity.upper() if args.entity else args.theme
     unit = FREQUENCIES[args.freq.upper()]
     what = "Themes in stories mentioning" if by == "theme" else "Entities in stories about"
     if args.plot:
         from nlp_pipeline.plots import plot_trends
+        from nlp_pipeline.store.queries import trends_frame
 
-        plot_trends(frame, Path(args.plot), subject=subject, freq=args.freq, by=by)
+        plot_trends(trends_frame(answer), Path(args.plot), subject=subject, freq=args.freq, by=by)
         print(f"plot written to {args.plot}", file=sys.stderr)
-    _render(
-        frame,
+    _render_rows(
+        answer,
         args,
         out,
         f"{what} {subject} by {unit}{_as_of_note(args)} (stories: unique; share of its "

@@ -7,7 +7,9 @@ scores, exports and every table go through these helpers.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -76,6 +78,23 @@ def json_records(frame: pd.DataFrame, indent: int | None = 1) -> str:
     return text
 
 
+def json_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], indent: int | None = 1) -> str:
+    """`json_records` for an answer as plain rows (no pandas): the same records, dates and
+    times in ISO 8601, missing values (None, NaN) null."""
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
+
+    records = [
+        {column: plain(value) for column, value in zip(columns, row, strict=True)} for row in rows
+    ]
+    return json.dumps(records, indent=indent)
+
+
 def text_table(rows: list[dict[str, Any]], empty: str = "(nothing yet)") -> str:
     """Rows as an aligned plain-text table (numbers right-aligned, text left-aligned, `-` for
     empty cells), indented two spaces; for commands that must answer without importing pandas."""
@@ -92,10 +111,14 @@ def text_table(rows: list[dict[str, Any]], empty: str = "(nothing yet)") -> str:
 
     cells = [[cell(row.get(column)) for column in columns] for row in rows]
     widths = [max(len(column), *(len(r[i]) for r in cells)) for i, column in enumerate(columns)]
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    # A column of numbers (empty cells aside) is right-aligned.
     numeric = [
-        all(
-            isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool) for row in rows
-        )
+        any(number(row.get(c)) for row in rows)
+        and all(number(row.get(c)) or row.get(c) is None for row in rows)
         for c in columns
     ]
 

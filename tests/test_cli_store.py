@@ -50,6 +50,12 @@ def test_trends_json_and_csv_carry_the_answer(db: Path, capsys: pytest.CaptureFi
         ("2026-08-31", SMALL, 5),
     ]
     assert rows[-1]["change"] == 1 and rows[-1]["sentiment"] == 0.5 and rows[-1]["share"] == 1.0
+    # The command writes plain rows (no pandas); they read the same as the API's DataFrame.
+    with Store(db, read_only=True) as store:
+        frame = store.trends(entity="FIX")
+    assert frame["zscore"].notna().any() and frame["change"].isna().any()
+    weekly = run(capsys, "trends", "--entity", "FIX", "--db", str(db), "--format", "csv")
+    assert weekly == frame.to_csv(index=False)
     csv = run(
         capsys,
         "trends",

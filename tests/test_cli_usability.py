@@ -49,6 +49,18 @@ def test_help_and_version_import_nothing_heavy(argv: list[str]) -> None:
         assert heavy not in loaded, heavy
 
 
+def test_trends_answers_without_importing_pandas(demo_db: Path) -> None:
+    """pandas takes most of a second to import: the answer most asked for does without it."""
+    db = ["--db", str(demo_db)]
+    for argv in (
+        ["trends", "--ticker", "FIX", *db],
+        ["trends", "--ticker", "FIX", "--theme", "earnings", *db, "--format", "csv"],
+        ["trends", "--theme", "earnings", *db, "--format", "json"],
+        ["trends", "--ticker", "FXI", *db],  # no stories: the hint too
+    ):
+        assert "pandas" not in _modules_loaded_by(argv), argv
+
+
 def test_light_commands_never_load_spacy_or_models(demo_db: Path) -> None:
     for argv in (
         ["feeds", "list", "--config", CONFIG],

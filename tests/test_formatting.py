@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import json
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from nlp_pipeline.formatting import (
     SCORE_DECIMALS,
+    json_records,
+    json_rows,
     round_frame,
     round_nested,
     round_score,
@@ -66,3 +70,31 @@ def test_text_table_aligns_and_marks_empty_cells() -> None:
         "  fed-press  12  0.1235  x",
     ]
     assert text_table([], "none yet") == "  none yet"
+
+
+def test_json_rows_reads_as_json_records_of_the_same_frame() -> None:
+    columns = ["period", "theme", "stories", "share", "change", "zscore"]
+    rows = [
+        (date(2026, 8, 3), "earnings", 2, 0.5, None, None),
+        (date(2026, 8, 10), "rate_cuts", 3, 0.333, 1, float("nan")),
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["change"] = frame["change"].astype("Int64")
+    assert json.loads(json_rows(columns, rows)) == json.loads(json_records(frame))
+    assert json.loads(json_rows(columns, rows))[1] == {
+        "period": "2026-08-10",
+        "theme": "rate_cuts",
+        "stories": 3,
+        "share": 0.333,
+        "change": 1,
+        "zscore": None,
+    }
+
+
+def test_text_table_right_aligns_numbers_with_empty_cells() -> None:
+    rows = [{"theme": "ai", "change": None}, {"theme": "rates", "change": -12}]
+    assert text_table(rows).splitlines() == [
+        "  theme  change",
+        "  ai          -",
+        "  rates     -12",
+    ]

@@ -1,4 +1,5 @@
-"""The answers: trends, what is rising, co-mentions and tagged articles, as pandas DataFrames.
+"""The answers: trends, what is rising, co-mentions and tagged articles, as pandas DataFrames
+(and `trends` also as plain rows, for the command line, which then answers without pandas).
 
 Counting rules every answer shares:
 - A story is a near-duplicate cluster: syndicated copies count once, and a story belongs to the
@@ -17,14 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-
-import numpy as np
-import pandas as pd
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from nlp_pipeline.errors import NotFoundError, StoreError
 from nlp_pipeline.records import ENTITY_TYPES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
 _STEP = {"D": "1 day", "W": "7 days", "M": "1 month", "Q": "3 months"}
@@ -123,6 +124,20 @@ def _run(con: Any, sql: str, params: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+@dataclass(frozen=True)
+class Rows:
+    """An answer as column names and plain Python rows (dates as `date`, missing as None)."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
 def _story_cte(clusters_sql: str, unit: str | None, as_of: datetime | None) -> str:
     """Stories among `clusters_sql` (rows of cluster_id, story_at), each dated by its first
     copy. Now, that is the stored `story_at`; as of a past time, the first copy of those seen
@@ -141,7 +156,21 @@ def _story_cte(clusters_sql: str, unit: str | None, as_of: datetime | None) -> s
     )
 
 
-def trends(
+def trends_frame(answer: Rows) -> pd.DataFrame:
+    """A `trends_rows` answer as a DataFrame: `period` dates, `change` a nullable integer."""
+    import pandas as pd
+
+    if not answer.rows:
+        return _empty(answer.columns)
+    frame = pd.DataFrame(answer.rows, columns=answer.columns, dtype=object)
+    frame["stories"] = frame["stories"].astype("int64")
+    for column in ("share", "sentiment", "zscore"):
+        frame[column] = frame[column].astype(float)
+    frame["change"] = frame["change"].astype("Int64")
+    return frame
+
+
+def trends_rows(
     con: Any,
     entity: str | None = None,
     theme: str | None = None,
@@ -154,7 +183,7 @@ def trends(
     min_relevance: float = 0.0,
     window: int = 8,
     entity_type: str | None = None,
-) -> pd.DataFrame:
+) -> Rows:
     """Per period and key (a theme, or an entity): unique stories, their share of the period's
     stories in the universe (the entity's stories, or the theme's, or all), tone per story, and
     momentum: `change` vs the previous period and `zscore` vs the `window` periods before."""
@@ -230,7 +259,7 @@ def trends(
         window_filter += " AND story_at < $end"
     keys = ", ".join(f"t.{c}" for c in key_columns)
     plain = ", ".join(key_columns)
-    params["first_period"] = _truncate(first, code).date() if first is not None else None
+    params["first_period"] = _truncate(first, code) if first is not None else None
     since_first = "AND period >= $first_period" if first is not None else ""
     # Momentum over a dense grid of periods (a period without stories counts 0): change vs
     # the previous period, and a z-score against the `window` periods before (at least 3 of
@@ -265,14 +294,8 @@ def trends(
                     THEN round((n - mean_before) / sd_before, 2) END AS zscore
         FROM momentum WHERE stories IS NOT NULL {since_first}
         ORDER BY period, stories DESC, {plain}"""
-    frame = _run(con, sql, params)
     columns = ["period", *key_columns, "stories", "share", "sentiment", "change", "zscore"]
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    frame["period"] = pd.to_datetime(frame["period"]).dt.date
-    frame["change"] = frame["change"].astype("Int64")
-    frame["zscore"] = frame["zscore"].astype(float)
-    return frame[columns]
+    return Rows(columns, con.execute(sql, used_params(sql, params)).fetchall())
 
 
 def _analyzed_clusters(cut: datetime | None) -> str:
@@ -286,10 +309,11 @@ def _current_analysis(analysis: str, article: str, cut: datetime | None) -> str:
     return f"{_current(analysis, cut, seen=False)} AND {_seen(article, cut)}"
 
 
-def _truncate(moment: datetime, code: str) -> pd.Timestamp:
-    day = pd.Timestamp(moment.date())
+def _truncate(moment: datetime, code: str) -> date:
+    """The first day of the period (`code`) that `moment` falls in."""
+    day = moment.date()
     if code == "W":
-        return day - pd.Timedelta(days=day.weekday())
+        return day - timedelta(days=day.weekday())
     if code == "M":
         return day.replace(day=1)
     if code == "Q":
@@ -374,11 +398,13 @@ def top(
                list(bucket) FILTER (WHERE bucket < 0) AS earlier,
                avg(story_tone) FILTER (WHERE bucket = 0) AS sentiment
         FROM bucketed t GROUP BY ALL"""
+    import numpy as np
+
     frame = _run(con, sql, params)
     columns = [*keys, *(["name"] if kind != "themes" else [])]
     columns += ["stories", "previous", "baseline", "change", "zscore", "sentiment"]
     if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        return _empty(columns)
     per_window = np.zeros((len(frame), baseline))
     for row, earlier in enumerate(frame["earlier"]):
         for bucket in earlier if isinstance(earlier, list | np.ndarray) else []:
@@ -456,7 +482,7 @@ def comentions(
     columns = ["kind", "type", "id", "stories", "share", "lift", "sentiment"]
     frame = frame[frame["stories"] > 0] if not frame.empty else frame
     if frame.empty or n_a == 0:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        return _empty(columns)
     frame = frame.copy()
     frame["share"] = (frame["stories"] / n_a).round(3)
     frame["lift"] = (frame["stories"] * n_all / (n_a * frame["other_stories"])).round(2)

@@ -9,10 +9,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from nlp_pipeline.errors import StoreAccessError, StoreError
@@ -32,6 +31,9 @@ from nlp_pipeline.store.connection import (
 from nlp_pipeline.store.queries import FREQUENCIES
 from nlp_pipeline.store.rows import analysis_tables
 from nlp_pipeline.store.schema import migrate
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
 # Tables holding one article's analysis by one set of model versions.
@@ -563,6 +565,15 @@ class Store:
 
     # -- queries -------------------------------------------------------------------------------
 
+    def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """`query`'s rows as tuples, without pandas."""
+        try:
+            with self._session() as con:
+                rows: list[tuple[Any, ...]] = con.execute(sql, params or []).fetchall()
+                return rows
+        except duckdb.Error as exc:
+            raise StoreAccessError(f"query failed: {exc}") from None
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         try:
             with self._session() as con:
@@ -618,9 +629,38 @@ class Store:
         window: int = 8,
     ) -> pd.DataFrame:
         """Themes around an entity (or entities around a theme) per period; see
-        `nlp_pipeline.store.queries.trends`."""
+        `nlp_pipeline.store.queries.trends_rows`."""
+        return queries.trends_frame(
+            self.trends_rows(
+                entity=entity,
+                theme=theme,
+                freq=freq,
+                start=start,
+                end=end,
+                by=by,
+                scope=scope,
+                as_of=as_of,
+                min_relevance=min_relevance,
+                window=window,
+            )
+        )
+
+    def trends_rows(
+        self,
+        entity: str | None = None,
+        theme: str | None = None,
+        freq: str = "W",
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        by: str = "theme",
+        scope: str = "sentence",
+        as_of: datetime | str | None = None,
+        min_relevance: float = 0.0,
+        window: int = 8,
+    ) -> queries.Rows:
+        """`trends` as plain rows, without pandas (the command line's quick path)."""
         return self._answer(
-            queries.trends,
+            queries.trends_rows,
             entity=entity,
             theme=theme,
             freq=freq,
@@ -781,6 +821,8 @@ class Store:
                 GROUP BY ALL ORDER BY period, stories DESC, "from" NULLS LAST, "to" """,
             [start, start, end, end],
         )
+        import pandas as pd
+
         # Periods are dates, as in `trends`; an unnamed side is None (not NaN) for API users.
         frame["period"] = pd.to_datetime(frame["period"]).dt.date
         frame["from"] = frame["from"].astype(object).where(frame["from"].notna(), None)
