@@ -162,9 +162,8 @@ def trends_frame(answer: Rows) -> pd.DataFrame:
 
     if not answer.rows:
         return _empty(answer.columns)
-    frame = pd.DataFrame(answer.rows, columns=answer.columns, dtype=object)
-    frame["stories"] = frame["stories"].astype("int64")
-    for column in ("share", "sentiment", "zscore"):
+    frame = pd.DataFrame(answer.rows, columns=answer.columns)
+    for column in ("share", "sentiment", "zscore"):  # all None reads as object
         frame[column] = frame[column].astype(float)
     frame["change"] = frame["change"].astype("Int64")
     return frame
