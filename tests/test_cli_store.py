@@ -159,3 +159,21 @@ def test_bad_requests_get_clear_errors(db: Path, capsys: pytest.CaptureFixture[s
 
 def test_cli_window_default_matches_the_runner() -> None:
     assert cli.DEFAULT_WINDOW_DAYS == runner.DEFAULT_WINDOW_DAYS
+
+
+def test_optimize_rewrites_the_fact_tables_and_answers_stay_the_same(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = run(capsys, "trends", "--entity", "FIX", "--db", str(db), "--format", "json")
+    with Store(db, read_only=True) as store:
+        counts = store.fetch(
+            "SELECT (SELECT count(*) FROM article_entities), (SELECT count(*) FROM entity_themes)"
+        )[0]
+    text = run(capsys, "optimize", "--db", str(db))
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[2:]}
+    assert rows["article_entities"][0] == str(counts[0]) and counts[0] == 30  # 15 articles x 2
+    assert rows["entity_themes"][0] == str(counts[1]) and counts[1] > 0
+    after = run(capsys, "trends", "--entity", "FIX", "--db", str(db), "--format", "json")
+    assert json.loads(after) == json.loads(before)
+    assert main(["optimize", "--db", str(db.parent / "missing.duckdb")]) == 2
+    assert "no store at" in capsys.readouterr().err

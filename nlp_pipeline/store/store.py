@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
+# The fact tables answers read, and the order `Store.optimize` rewrites them in.
+FACT_TABLE_ORDER = {
+    "article_entities": "entity_type, entity_id, story_at",
+    "entity_themes": "entity_type, entity_id, theme_id, story_at",
+}
 # Tables holding one article's analysis by one set of model versions.
 ANALYSIS_TABLES = (
     "analyses",
@@ -409,13 +414,9 @@ class Store:
         groups, so that an entity's rows sit in few row groups and `trends` skips the rest
         (DuckDB keeps min/max per row group). Worth running now and then on a large store;
         later writes append unordered, in small row groups (`WRITE_ROW_GROUP_ROWS`)."""
-        orders = {
-            "article_entities": "entity_type, entity_id, story_at",
-            "entity_themes": "entity_type, entity_id, theme_id, story_at",
-        }
         with self._row_groups_of(COMPACT_ROW_GROUP_ROWS):
             with self.transaction() as con:
-                for table, order in orders.items():
+                for table, order in FACT_TABLE_ORDER.items():
                     con.execute(
                         f"CREATE TEMP TABLE _sorted AS SELECT * FROM {table} ORDER BY {order}"
                     )
@@ -424,6 +425,21 @@ class Store:
                     con.execute("DROP TABLE _sorted")
             with self._session() as con:
                 con.execute("CHECKPOINT")
+
+    def row_groups(
+        self, tables: Sequence[str] = tuple(FACT_TABLE_ORDER)
+    ) -> dict[str, tuple[int, int]]:
+        """Per table: (rows, row groups) as stored in the file (what `optimize` changes)."""
+        counts = {}
+        with self._session() as con:
+            for table in tables:
+                row = con.execute(
+                    "SELECT coalesce(sum(count), 0), count(DISTINCT row_group_id) "
+                    "FROM pragma_storage_info(?) WHERE column_path = '[0]'",
+                    [table],
+                ).fetchone()
+                counts[table] = (int(row[0]), int(row[1])) if row else (0, 0)
+        return counts
 
     @contextmanager
     def _row_groups_of(self, rows: int) -> Iterator[None]:
