@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from tqdm import tqdm
 from nlp_pipeline.config import Config, FeedConfig
 from nlp_pipeline.errors import PipelineError
 from nlp_pipeline.ingest import Ingestor, article_id
+from nlp_pipeline.ingest.dates import to_utc
 from nlp_pipeline.ingest.dedup import NearDuplicateIndex
 from nlp_pipeline.ingest.local import (
     DEFAULT_MAX_FILE_BYTES,
@@ -311,8 +312,7 @@ def _near_duplicate_index(store: Store) -> NearDuplicateIndex:
 
 def _stored_time(article: Article) -> datetime:
     """The time the store dates an article by: published, else fetched, in UTC."""
-    moment = article.published or article.fetched_at
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return to_utc(article.published or article.fetched_at)
 
 
 def _ingest_feed(

@@ -661,33 +661,10 @@ class Store:
             )
         )
 
-    def trends_rows(
-        self,
-        entity: str | None = None,
-        theme: str | None = None,
-        freq: str = "W",
-        start: datetime | str | None = None,
-        end: datetime | str | None = None,
-        by: str = "theme",
-        scope: str = "sentence",
-        as_of: datetime | str | None = None,
-        min_relevance: float = 0.0,
-        window: int = 8,
-    ) -> queries.Rows:
-        """`trends` as plain rows, without pandas (the command line's quick path)."""
-        return self._answer(
-            queries.trends_rows,
-            entity=entity,
-            theme=theme,
-            freq=freq,
-            start=start,
-            end=end,
-            by=by,
-            scope=scope,
-            as_of=as_of,
-            min_relevance=min_relevance,
-            window=window,
-        )
+    def trends_rows(self, **options: Any) -> queries.Rows:
+        """`trends` (the same arguments) as plain rows, without pandas: the command line's
+        quick path."""
+        return self._answer(queries.trends_rows, **options)
 
     def top(
         self,
