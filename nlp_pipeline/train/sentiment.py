@@ -212,22 +212,32 @@ def _progress(total: int, desc: str) -> Any:
 # ---------------------------------------------------------------- loops
 
 
+def forward_all(
+    model: Any, encoded: Sequence[list[int]], pad_id: int, desc: str, batch: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, mean-pooled embeddings) of the encoded sentences, in their order; batches of
+    similar length, no gradients."""
+    torch = _torch()
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    logits = np.zeros((len(encoded), len(SENTIMENT_LABELS)), dtype=np.float32)
+    pooled = np.zeros((len(encoded), model.encoder.config.hidden_size), dtype=np.float32)
+    model.eval()
+    with torch.inference_mode(), _progress(math.ceil(len(order) / batch), desc) as bar:
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            ids, mask = _pad([encoded[i] for i in rows], pad_id)
+            batch_logits, batch_pooled = model(ids, mask)
+            logits[rows] = batch_logits.float().numpy()
+            pooled[rows] = batch_pooled.float().numpy()
+            bar.update(1)
+    return logits, pooled
+
+
 def predict_logits(
     model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch: int = 64
 ) -> np.ndarray:
-    torch = _torch()
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-    out = np.zeros((len(texts), len(SENTIMENT_LABELS)), dtype=np.float32)
-    model.eval()
-    with torch.inference_mode(), _progress(math.ceil(len(texts) / batch), "predict") as bar:
-        for start in range(0, len(order), batch):
-            rows = order[start : start + batch]
-            ids, mask = _pad([encoded[i] for i in rows], tokenizer.pad_token_id)
-            logits, _ = model(ids, mask)
-            out[rows] = logits.float().numpy()
-            bar.update(1)
-    return out
+    return forward_all(model, encoded, tokenizer.pad_token_id, "predict", batch)[0]
 
 
 def macro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
@@ -269,6 +279,9 @@ def fit(
 
     step_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
+    # The head's initial weights come from torch's global generator: seed it here, so a step
+    # starts the same whether the steps before it ran in this process or were resumed.
+    torch.manual_seed(config.seed)
     model = build_classifier(base, head_pooling)
     encoded = tokenizer([e.text for e in examples], truncation=True, max_length=config.max_length)[
         "input_ids"
@@ -354,27 +367,17 @@ def fit(
 
 
 def base_embeddings(
-    path: Path, model: Any, encoded: Sequence[list[int]], pad_id: int, batch: int = 64
+    path: Path, model: Any, encoded: Sequence[list[int]], pad_id: int
 ) -> np.ndarray:
     """The untrained encoder's mean-pooled embeddings of the encoded sentences (cached in
     `path`, so a resumed run does not recompute them). Call before any training step."""
-    torch = _torch()
     if path.exists():
         cached: np.ndarray = np.load(path)
         if cached.shape[0] == len(encoded):
             return cached
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    out = np.zeros((len(encoded), model.encoder.config.hidden_size), dtype=np.float32)
-    model.eval()
-    with torch.inference_mode(), _progress(math.ceil(len(order) / batch), "anchors") as bar:
-        for start in range(0, len(order), batch):
-            rows = order[start : start + batch]
-            ids, mask = _pad([encoded[i] for i in rows], pad_id)
-            _, pooled = model(ids, mask)
-            out[rows] = pooled.float().numpy()
-            bar.update(1)
-    np.save(path, out)
-    return out
+    pooled = forward_all(model, encoded, pad_id, "anchors")[1]
+    np.save(path, pooled)
+    return pooled
 
 
 def load_trained(step_dir: Path, base: Path, head_pooling: str = "mean") -> tuple[Any, Any]:
