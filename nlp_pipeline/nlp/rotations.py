@@ -27,7 +27,7 @@ from nlp_pipeline.nlp.registry import register
 # (segment left or None, segment entered, confidence in [0, 1])
 Flow = tuple[str | None, str, float]
 
-VERSION = "patterns-2"  # 2: a segment may open with a quote mark
+VERSION = "patterns-3"  # 3: defensive positioning and laggards catching up
 SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
 STYLE_SEGMENTS = ("GROWTH", "VALUE", "DEFENSIVE", "CYCLICAL", "MOMENTUM", "QUALITY")
 SECTOR_SEGMENTS = (
@@ -89,7 +89,8 @@ SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
     "DEFENSIVE": (
         rf"defensives?(?: {_N})?",
         r"defensive (?:areas|corners|sectors)",
-        r"safe[- ]havens?(?: {_N})?",
+        # bare "safe havens" are bonds, gold and the yen: only safe-haven stocks, names, sectors
+        rf"safe[- ]havens?(?=[\"'’”]? {_N}(?![\w-]))",
         rf"flight[- ]to[- ]safety(?: {_N})?",
         r"bond proxies",
         rf"low[- ]vol(?:atility)? {_N}",
@@ -114,6 +115,7 @@ SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
         r"communication services",
         rf"(?:media|telecoms?|internet|social media) {_N}",
         r"telecoms",
+        rf"telcos?(?: {_N})?",
     ),
     "CONSUMER_DISCRETIONARY": (
         r"consumer discretionary(?: {_N})?",
@@ -181,6 +183,9 @@ _SIZE_PAIR = re.compile(
 _BARE_STYLE = re.compile(r"(?<![\w-])(growth|value)(?![\w-])", re.IGNORECASE)
 
 
+_NOT_ATTENTION = r"(?<!focus )(?<!attention )(?<!spotlight )(?<!focus has )(?<!attention has )"
+
+
 def _alternatives(*parts: str) -> str:
     return "(?:" + "|".join(parts) + ")"
 
@@ -202,7 +207,7 @@ _MOVES = re.compile(
         r"shift(?:s|ed|ing)?",
         r"switch(?:es|ed|ing)?",
         r"swap(?:s|ped|ping)?",
-        r"mov(?:e|es|ed|ing) (?:out|in|away|from|back)",
+        _NOT_ATTENTION + r"mov(?:e|es|ed|ing) (?:out|in|away|from|back)",
         r"migrat\w*",
         r"reallocat\w*",
         r"redeploy\w*",
@@ -223,6 +228,11 @@ _MOVES = re.compile(
         r"chas(?:e|es|ed|ing)",
         r"buyers?",
         r"trade (?:fades|faded|fading|unwinds|unwound)",
+        # positioning: "a more defensive stance"
+        r"(?:stance|posture|positioning|tilt)",
+        # leadership changing hands: "laggards play catch-up"
+        r"catch(?:es|ing)?[- ]up",
+        r"caught up",
     )
     + r"(?!\w)",
     re.IGNORECASE,
@@ -262,7 +272,7 @@ _LEAVE_BEFORE = re.compile(
 _MOVE_WORD = _alternatives(
     r"rotat\w*",
     r"shift\w*",
-    r"mov(?:e|es|ed|ing)",
+    _NOT_ATTENTION + r"mov(?:e|es|ed|ing)",
     r"switch\w*",
     r"flock\w*",
     r"turn(?:s|ed|ing)?",
@@ -324,12 +334,16 @@ _ENTER_AFTER = re.compile(
     + _alternatives(
         r"gain(?:s|ed|ing)? favou?r",
         r"attract(?:s|ed|ing)? (?:buyers|inflows|money|cash|capital)",
-        r"(?:saw|see|sees|drew|draw|draws|drawing|pull(?:s|ed)? in|experienc(?:e|es|ed|ing)|"
-        r"post(?:s|ed)?|record(?:s|ed)?|log(?:s|ged)?) (?:\w+ ){0,2}inflows?",
+        r"(?:saw|see|sees|seen|drew|draw|draws|drawing|pull(?:s|ed)? in|experienc(?:e|es|ed|ing)|"
+        r"post(?:s|ed)?|record(?:s|ed)?|log(?:s|ged)?|had) (?:\w+ ){0,2}inflows?",
         r"(?:are|were|was|is) (?:bought|in favou?r)",
+        r"(?:(?:have|has) been |are |were |is |was )?(?:catch(?:es|ing)?[- ]up|caught up|"
+        r"play(?:s|ed|ing)? catch[- ]up)",
     ),
     re.IGNORECASE,
 )
+# A style stance is a position taken: "a more defensive stance", "the value tilt".
+_STYLE_STANCE = re.compile(r"^\s*(?:stance|posture|positioning|tilt)\b", re.IGNORECASE)
 _JOIN = re.compile(
     r"^\s*(?:,\s*(?:and|or)?|and|or|&|as well as|plus)\s*(?:the\s+)?$", re.IGNORECASE
 )
@@ -345,8 +359,14 @@ class _Mention:
     side: str | None = None
 
 
+# "technology-focused funds": a segment word made into a fund's or stock's focus.
+_FOCUSED = rf"(?:-(?:focused|oriented|heavy|related|linked) {_N})?"
+
+
 def _alias_pattern(aliases: Sequence[str]) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])(?:" + "|".join(aliases) + r")(?![\w-])", re.IGNORECASE)
+    return re.compile(
+        r"(?<![\w-])(?:" + "|".join(aliases) + r")" + _FOCUSED + r"(?![\w-])", re.IGNORECASE
+    )
 
 
 _PATTERNS = {segment: _alias_pattern(aliases) for segment, aliases in SEGMENT_ALIASES.items()}
@@ -410,7 +430,9 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
             mention.side = ENTER
         elif _LEAVE_AFTER.search(right):
             mention.side = LEAVE
-        elif _ENTER_AFTER.search(right):
+        elif _ENTER_AFTER.search(right) or (
+            mention.segment in STYLE_SEGMENTS and _STYLE_STANCE.search(right)
+        ):
             mention.side = ENTER
         previous_end = mention.end
     # "out of utilities and staples": a joined mention shares its neighbour's side.

@@ -4,13 +4,16 @@ Deterministic and quick (no torch; the encoder runs on ONNX Runtime, the heads a
 
 1. Encode, with the shared sentence encoder (`models/sentiment/` unless told otherwise):
    the taxonomy's own examples and counter-examples (`models/themes/taxonomy.yaml`), the team
-   set's dev split, and a fixed sample of `tfn_topics` train tweets for the themes that map onto
-   its topics. The team test split is encoded only to report on it; tfn valid is never read.
+   set's dev and train splits, and a fixed sample of `tfn_topics` train tweets for the themes
+   that map onto its topics. The team test split is encoded only to report on it; tfn valid is
+   never read.
 2. Features per sentence: the embedding and the cue-pattern flags of every core theme.
 3. One weighted logistic regression per theme, each on the rows whose label for it is known
    (taxonomy and team rows: every theme; tfn rows: the mapped themes only).
-4. Thresholds per theme: out-of-fold probabilities on the team dev split (5 folds by item id),
-   the threshold with the best F1 there (0.5 for a theme with fewer than 3 dev positives).
+4. Thresholds per theme: out-of-fold probabilities on the team dev and train items (5 folds by
+   source record, so no article is scored by a head fitted on its other sentences), the
+   threshold with the best F1 there (0.5 for a theme with fewer than 3 positives); dev's
+   out-of-fold scores are reported.
 5. Refit on everything, save `head.npz`/`head.json`, print dev (out-of-fold) and test metrics.
 """
 
@@ -67,15 +70,18 @@ class ThemeTrainingConfig:
     out_dir: Path | None = None  # default: models_dir / "themes"
     data_dir: Path | None = None
     team_set_dir: Path = TEAM_SET_DIR
-    l2: float = 0.3
+    l2: float = 1.0
     weight_taxonomy: float = 1.0
     weight_counter: float = 2.0
-    weight_team: float = 3.0
+    weight_team: float = 2.0
     weight_tfn: float = 0.5
     tfn_positives_per_topic: int = 250
     tfn_negatives_per_topic: int = 60
     background_tfn: int = 1200  # tfn tweets kept (as embeddings) as the user-theme background
     max_positive_boost: float = 4.0
+    # thresholds and exclusive pairs from the out-of-fold probabilities of dev and train items
+    # (False: dev items only)
+    calibrate_on_train: bool = True
 
 
 class ThemeTrainingError(PipelineError):
@@ -88,7 +94,7 @@ class Rows:
     labels: np.ndarray  # (n, themes) 0/1
     known: np.ndarray  # (n, themes) 0/1: is the label known for this theme
     weight: np.ndarray  # (n,)
-    kind: list[str]  # taxonomy | counter | team | tfn
+    kind: list[str]  # taxonomy | counter | team (dev) | team_train | tfn
 
 
 def _stable_order(texts: Sequence[str]) -> list[int]:
@@ -118,7 +124,9 @@ def taxonomy_rows(themes: Sequence[Theme], config: ThemeTrainingConfig) -> Rows:
     return Rows(texts, y, np.ones_like(y), np.array(weights, np.float64), kinds)
 
 
-def team_rows(items: Sequence[dict[str, Any]], ids: Sequence[str], weight: float) -> Rows:
+def team_rows(
+    items: Sequence[dict[str, Any]], ids: Sequence[str], weight: float, kind: str = "team"
+) -> Rows:
     index = {theme_id: j for j, theme_id in enumerate(ids)}
     y = np.zeros((len(items), len(ids)), np.float32)
     for i, item in enumerate(items):
@@ -130,7 +138,7 @@ def team_rows(items: Sequence[dict[str, Any]], ids: Sequence[str], weight: float
         y,
         np.ones_like(y),
         np.full(len(items), weight),
-        ["team"] * len(items),
+        [kind] * len(items),
     )
 
 
@@ -273,13 +281,15 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     ids = [t.id for t in themes]
     items = load_team_set(data_dir, config.team_set_dir)
     dev = [item for item in items if item["split"] == "dev"]
+    extra = [item for item in items if item["split"] == "train"]
     test = [item for item in items if item["split"] == "test"]
     taxonomy = taxonomy_rows(themes, config)
     tfn = tfn_rows(tfn_topics("train", data_dir), ids, config)
-    rows = concat([taxonomy, team_rows(dev, ids, config.weight_team), tfn])
+    extra_rows = team_rows(extra, ids, config.weight_team, kind="team_train")
+    rows = concat([taxonomy, team_rows(dev, ids, config.weight_team), extra_rows, tfn])
     log(
-        f"rows: {len(taxonomy.texts)} taxonomy, {len(dev)} team dev, {len(tfn.texts)} tfn train; "
-        f"{len(test)} team test held out"
+        f"rows: {len(taxonomy.texts)} taxonomy, {len(dev)} team dev, {len(extra)} team train, "
+        f"{len(tfn.texts)} tfn train; {len(test)} team test held out"
     )
 
     encoder = SentenceEncoder(encoder_dir)
@@ -288,23 +298,23 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     x = features(rows.texts, embeddings, patterns)
     log(f"encoded {len(rows.texts)} sentences in {time.monotonic() - started:.1f}s")
 
-    # Out-of-fold probabilities on team dev for the thresholds.
-    team_index = np.array([k == "team" for k in rows.kind])
-    dev_positions = np.nonzero(team_index)[0]
-    folds = np.array([_fold_of(item["id"]) for item in dev])
-    oof = np.zeros((len(dev), len(ids)))
+    # Out-of-fold probabilities on every team item (dev and train), folds by record.
+    team_positions = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
+    team_items = dev + extra  # the order of their rows
+    folds = record_folds(len(rows.texts), team_positions, team_items)
+    oof = np.zeros((len(rows.texts), len(ids)))
     for fold in range(FOLDS):
-        held = dev_positions[folds == fold]
-        mask = np.ones(len(rows.texts), bool)
-        mask[held] = False
-        weights, bias = fit_heads(x, rows, mask, config)
-        oof[folds == fold] = sigmoid(x[held] @ weights.T + bias)
-    thresholds = best_thresholds(oof, rows.labels[dev_positions])
-    pairs = exclusive_pairs(oof, thresholds, rows.labels[dev_positions], ids)
+        weights, bias = fit_heads(x, rows, folds != fold, config)
+        held = np.nonzero(folds == fold)[0]
+        oof[held] = sigmoid(x[held] @ weights.T + bias)
+    calibration = team_positions if config.calibrate_on_train else team_positions[: len(dev)]
+    thresholds = best_thresholds(oof[calibration], rows.labels[calibration])
+    pairs = exclusive_pairs(oof[calibration], thresholds, rows.labels[calibration], ids)
     weights, bias = fit_heads(x, rows, np.ones(len(rows.texts), bool), config)
 
     gold_dev = [set(item["themes"]) for item in dev]
-    dev_report = multilabel_scores(gold_dev, _sets(oof, thresholds, ids, pairs), ids)
+    dev_oof = oof[team_positions[: len(dev)]]
+    dev_report = multilabel_scores(gold_dev, _sets(dev_oof, thresholds, ids, pairs), ids)
     test_texts = [item["text"] for item in test]
     x_test = features(test_texts, encoder.encode(test_texts).embeddings, patterns)
     test_probs = sigmoid(x_test @ weights.T + bias)
@@ -312,7 +322,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         [set(item["themes"]) for item in test], _sets(test_probs, thresholds, ids, pairs), ids
     )
 
-    background_rows = [i for i, k in enumerate(rows.kind) if k != "team"]
+    background_rows = [i for i, k in enumerate(rows.kind) if k not in ("team", "team_train")]
     background_rows = [i for i in background_rows if rows.kind[i] != "tfn"] + [
         i for i in background_rows if rows.kind[i] == "tfn"
     ][: config.background_tfn]
@@ -341,6 +351,8 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         "data": {
             "taxonomy_rows": len(taxonomy.texts),
             "team_dev_items": len(dev),
+            "team_train_items": len(extra),
+            "thresholds_from": "team dev+train" if config.calibrate_on_train else "team dev",
             "team_test_items": len(test),
             "tfn_train_rows": len(tfn.texts),
             "background_rows": len(background_rows),
@@ -361,6 +373,18 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         "team_dev_out_of_fold": dev_report,
         "team_test": test_report,
     }
+
+
+def record_folds(
+    n_rows: int, team_positions: np.ndarray, team_items: Sequence[dict[str, Any]]
+) -> np.ndarray:
+    """The cross-validation fold of every row: team items by their source record (all sentences
+    of one article share a fold, so none is scored by a head fitted on its neighbours); -1 for
+    the taxonomy and tfn rows, which every fold's head is fitted on."""
+    folds = np.full(n_rows, -1)
+    for position, item in zip(team_positions, team_items, strict=True):
+        folds[position] = _fold_of(f"{item['source']}|{item['record']}")
+    return folds
 
 
 def _relative(path: Path, base: Path) -> str:

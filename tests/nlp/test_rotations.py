@@ -52,6 +52,17 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
             'Fund managers said money is moving into "small caps" this quarter.',
             {(None, "SMALL_CAP")},
         ),
+        # Positioning and leadership changing hands.
+        (
+            "Technology-focused funds have seen solid inflows this year.",
+            {(None, "INFORMATION_TECHNOLOGY")},
+        ),
+        ("Investors poured money into telco stocks.", {(None, "COMMUNICATION_SERVICES")}),
+        ("The defensive tilt in client portfolios grew in March.", {(None, "DEFENSIVE")}),
+        (
+            "Energy and materials stocks have been catching up after lagging all year.",
+            {(None, "ENERGY"), (None, "MATERIALS")},
+        ),
     ],
 )
 def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str]]) -> None:
@@ -70,6 +81,14 @@ def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str
         # 'central banks' is not the financials sector.
         "Money flowed into bonds as central banks signalled cuts.",
         "Apple sold its stake to a tech company.",
+        # Catching up without a segment, and a stance that is not a segment.
+        "Wages are catching up with inflation.",
+        "The Fed kept its hawkish stance as banks reported earnings.",
+        "Banks' stance on lending to developers hardened.",
+        # Attention is not money; bare safe havens are bonds and gold; a mood is not a flow.
+        "Focus moves back to Big Tech earnings this week.",
+        "Hedge fund launches stayed busy despite an investor shift into safe havens.",
+        "Futures turn defensive ahead of Fed speakers.",
     ],
 )
 def test_no_flow_without_both_money_moving_and_a_destination(sentence: str) -> None:

@@ -11,7 +11,9 @@ from nlp_pipeline.nlp.themes import Theme
 from nlp_pipeline.train.themes import (
     ThemeTrainingConfig,
     best_thresholds,
+    record_folds,
     taxonomy_rows,
+    team_rows,
     tfn_rows,
 )
 
@@ -56,3 +58,32 @@ def test_tfn_rows_sample_per_topic_and_know_only_mapped_themes() -> None:
         assert known.tolist() == [1, 0, 1]  # inflation is unknown for tweets
         assert label.tolist() == ([1, 0, 0] if text.startswith("earnings") else [0, 0, 0])
     assert tfn_rows(tweets, ids, CONFIG).texts == rows.texts  # same sample every time
+
+
+def test_record_folds_keep_an_article_together_and_leave_other_rows_in_every_fold() -> None:
+    # rows: 0 taxonomy, 1-3 team (dev, dev, train), 4 tfn
+    items = [
+        {"source": "r.jsonl", "record": 7, "id": "t1"},
+        {"source": "f.csv", "record": 7, "id": "t2"},
+        {"source": "r.jsonl", "record": 7, "id": "u3"},  # another sentence of the first article
+    ]
+    folds = record_folds(5, np.array([1, 2, 3]), items)
+    assert folds[0] == folds[4] == -1
+    assert folds[1] == folds[3]
+    assert 0 <= folds[2] < 5
+    # the fold follows the record, not the item: the same article always lands in one fold
+    assert record_folds(2, np.array([0, 1]), [items[2], items[0]]).tolist() == [folds[1]] * 2
+    many = [{"source": "r.jsonl", "record": i} for i in range(200)]
+    spread = np.bincount(record_folds(200, np.arange(200), many), minlength=5)
+    assert spread.min() > 20  # records spread over all five folds
+
+
+def test_team_rows_label_every_theme_and_carry_their_kind() -> None:
+    items = [
+        {"text": "Fed cuts as payrolls slow", "themes": ["economic_growth", "monetary_easing"]},
+        {"text": "Nothing here", "themes": []},
+    ]
+    rows = team_rows(items, ["monetary_easing", "earnings", "economic_growth"], 3.0, "team_train")
+    assert rows.labels.tolist() == [[1, 0, 1], [0, 0, 0]]
+    assert rows.kind == ["team_train", "team_train"]
+    assert rows.weight.tolist() == [3.0, 3.0]

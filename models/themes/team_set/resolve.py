@@ -38,6 +38,9 @@ from typing import Any
 
 LABELS_PATH = Path(__file__).with_name("labels.jsonl")
 SHA1_CHARS = 12
+# dev: thresholds are calibrated on it; test: held out, reported only; train: extra items the
+# head is fitted on (never used for thresholds or reports).
+SPLITS = ("dev", "test", "train")
 
 
 THEME_IDS = frozenset(
@@ -99,8 +102,8 @@ def _label_problem(row: dict[str, Any]) -> str | None:
             return f"rotation 'to' must be a segment id, got {flow.get('to')!r}"
         if flow.get("from") is not None and flow["from"] not in SEGMENT_IDS:
             return f"rotation 'from' must be a segment id or null, got {flow['from']!r}"
-    if row.get("split") not in ("dev", "test"):
-        return f"split must be 'dev' or 'test', got {row.get('split')!r}"
+    if row.get("split") not in SPLITS:
+        return f"split must be one of {', '.join(SPLITS)}, got {row.get('split')!r}"
     return None
 
 
