@@ -1,12 +1,14 @@
 """The trained multi-label theme head over the shared encoder's sentence embeddings.
 
-One logistic regression per core theme reads the sentence embedding plus the cue-pattern flags of
-every core theme (`models/themes/head.npz`, made by `nlp-pipeline train themes`), with a decision
-threshold per theme calibrated on the team dev split. A user theme (`--themes FILE`) needs no
-retraining: its examples (and definition) are encoded once, on first use, and a small logistic
-regression separates them from a background of shipped sentence embeddings of other narratives;
-a user theme with only cue patterns is tagged by its cues. A user theme with a core id replaces
-the trained head for that id. Numpy only at run time.
+One logistic regression per core theme reads the sentence embedding, the cue-pattern flags of
+every core theme and, when the head carries a vocabulary, the sentence's TF-IDF word n-grams
+(`models/themes/head.npz`, made by `nlp-pipeline train themes`), with a decision threshold per
+theme calibrated out of fold on the team set. The embedding knows what a sentence is about; the
+n-grams tell close neighbours apart (a cut from a hike, capital spending from spending).
+A user theme (`--themes FILE`) needs no retraining: its examples (and definition) are encoded
+once, on first use, and a small logistic regression separates them from a background of shipped
+sentence embeddings of other narratives; a user theme with only cue patterns is tagged by its
+cues. A user theme with a core id replaces the trained head for that id. Numpy only at run time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from nlp_pipeline.nlp.themes import Theme, cue_pattern, load_taxonomy
 
 HEAD_FILES = ("head.npz", "head.json")
 CUE_SCALE = 2.0  # cue flags enter the features at this scale (the embedding has unit length)
+_WORD = re.compile(r"\b\w\w+\b")
 USER_THRESHOLD = 0.5
 USER_L2 = 1.0
 USER_CUE_LOGIT = 2.0  # added to a user theme's logit when one of its cues matches
@@ -80,6 +84,64 @@ def features(
     return np.hstack([embeddings.astype(np.float32), CUE_SCALE * cue_flags(sentences, patterns)])
 
 
+def ngram_terms(sentence: str) -> list[str]:
+    """Lower-cased words of two or more characters and the pairs of adjacent ones."""
+    words = _WORD.findall(sentence.lower())
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
+
+
+@dataclass
+class NgramVectorizer:
+    """TF-IDF over word unigrams and bigrams: (1 + log tf) x idf, each row scaled to unit length
+    and then by `scale`; terms outside the vocabulary are dropped."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray  # (terms,) float32
+    scale: float
+
+    @classmethod
+    def fit(cls, sentences: Sequence[str], min_df: int, scale: float) -> NgramVectorizer:
+        df: dict[str, int] = {}
+        for sentence in sentences:
+            for term in set(ngram_terms(sentence)):
+                df[term] = df.get(term, 0) + 1
+        terms = sorted(t for t, n in df.items() if n >= min_df)
+        counts = np.array([df[t] for t in terms], np.float64)
+        idf = np.log((1.0 + len(sentences)) / (1.0 + counts)) + 1.0
+        return cls({t: i for i, t in enumerate(terms)}, idf.astype(np.float32), scale)
+
+    def __len__(self) -> int:
+        return len(self.vocabulary)
+
+    def rows(self, sentences: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per sentence, the (term indices, values) of its non-zero entries."""
+        out = []
+        for sentence in sentences:
+            tf: dict[int, int] = {}
+            for term in ngram_terms(sentence):
+                index = self.vocabulary.get(term)
+                if index is not None:
+                    tf[index] = tf.get(index, 0) + 1
+            columns = np.fromiter(tf.keys(), np.int64, len(tf))
+            values = (1.0 + np.log(np.fromiter(tf.values(), np.float64, len(tf)))) * self.idf[
+                columns
+            ]
+            norm = float(np.sqrt((values**2).sum()))
+            out.append(
+                (columns, (self.scale * values / norm if norm else values).astype(np.float32))
+            )
+        return out
+
+    def logits(self, sentences: Sequence[str], weights: np.ndarray) -> np.ndarray:
+        """(sentences, themes): the n-gram part of each theme's logit; `weights` is (themes,
+        terms)."""
+        out = np.zeros((len(sentences), weights.shape[0]), np.float32)
+        for i, (columns, values) in enumerate(self.rows(sentences)):
+            if len(columns):
+                out[i] = weights[:, columns] @ values
+        return out
+
+
 def apply_exclusive_pairs(
     scores: dict[str, float], pairs: Sequence[Sequence[str]]
 ) -> dict[str, float]:
@@ -109,17 +171,25 @@ class TrainedHead:
     thresholds: np.ndarray  # (themes,) float32
     background: np.ndarray  # (n, dim) float16: embeddings user themes are told apart from
     meta: dict[str, Any]
+    # weights' last len(ngrams) columns read the n-grams; None: embedding and cues only
+    ngrams: NgramVectorizer | None = None
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            directory / "head.npz",
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float32),
-            thresholds=self.thresholds.astype(np.float32),
-            background=self.background.astype(np.float16),
-        )
+        arrays: dict[str, np.ndarray] = {
+            "weights": self.weights.astype(np.float32),
+            "bias": self.bias.astype(np.float32),
+            "thresholds": self.thresholds.astype(np.float32),
+            "background": self.background.astype(np.float16),
+        }
         meta = {**self.meta, "theme_ids": self.theme_ids, "cue_theme_ids": self.cue_theme_ids}
+        if self.ngrams is not None:
+            terms = sorted(self.ngrams.vocabulary, key=self.ngrams.vocabulary.__getitem__)
+            arrays["ngram_terms"] = np.array(terms, dtype=str)
+            arrays["ngram_idf"] = self.ngrams.idf.astype(np.float32)
+            meta["ngram_scale"] = self.ngrams.scale
+        # numpy's stubs type **kwds like its allow_pickle flag
+        np.savez_compressed(directory / "head.npz", **arrays)  # type: ignore[arg-type]
         (directory / "head.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -131,15 +201,41 @@ class TrainedHead:
             )
         try:
             meta = json.loads((directory / "head.json").read_text(encoding="utf-8"))
-            with np.load(directory / "head.npz") as arrays:
+            ngrams = None
+            with np.load(directory / "head.npz", allow_pickle=False) as arrays:
                 weights, bias = arrays["weights"], arrays["bias"]
                 thresholds, background = arrays["thresholds"], arrays["background"]
+                if "ngram_terms" in arrays:
+                    terms = [str(t) for t in arrays["ngram_terms"]]
+                    ngrams = NgramVectorizer(
+                        {t: i for i, t in enumerate(terms)},
+                        arrays["ngram_idf"].astype(np.float32),
+                        float(meta["ngram_scale"]),
+                    )
             theme_ids, cue_ids = list(meta["theme_ids"]), list(meta["cue_theme_ids"])
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"bad theme head in {directory}: {exc}") from None
         if weights.shape[0] != len(theme_ids) or bias.shape[0] != len(theme_ids):
             raise ConfigError(f"bad theme head in {directory}: weights do not match theme_ids")
-        return cls(theme_ids, cue_ids, weights, bias, thresholds, background, meta)
+        if ngrams is not None and (
+            len(ngrams.idf) != len(ngrams) or weights.shape[1] <= len(ngrams)
+        ):
+            raise ConfigError(f"bad theme head in {directory}: n-gram arrays do not match weights")
+        return cls(theme_ids, cue_ids, weights, bias, thresholds, background, meta, ngrams)
+
+    def logits(
+        self,
+        sentences: Sequence[str],
+        embeddings: np.ndarray,
+        patterns: Sequence[re.Pattern[str] | None],
+    ) -> np.ndarray:
+        """(sentences, themes) logits; `patterns` are the cue patterns of `cue_theme_ids`."""
+        x = features(sentences, embeddings, patterns)
+        dense = x.shape[1]
+        out = x @ self.weights[:, :dense].T + self.bias
+        if self.ngrams is not None:
+            out += self.ngrams.logits(sentences, self.weights[:, dense:])
+        return np.asarray(out)
 
     @property
     def digest(self) -> str:
@@ -186,7 +282,8 @@ class EmbeddingThemeHead:
         self._user = [_UserTheme(t, cue_pattern(t.keywords)) for t in user_themes]
         self._user_fitted = False
         self.theme_ids = [theme_id for _, theme_id in self._trained] + [t.id for t in user_themes]
-        self.version = f"embedding-1+{head.digest}" + (f"+{taxonomy_digest}" if user_themes else "")
+        kind = "embedding-1" if head.ngrams is None else "embedding-2"  # 2: with n-grams
+        self.version = f"{kind}+{head.digest}" + (f"+{taxonomy_digest}" if user_themes else "")
 
     @classmethod
     def from_models_dir(
@@ -226,9 +323,8 @@ class EmbeddingThemeHead:
         out: list[dict[str, float]] = [{} for _ in sentences]
         if not sentences:
             return out
-        x = features(sentences, encoded.embeddings, self._cue_patterns)
         head = self.head
-        probs = sigmoid(x @ head.weights.T + head.bias)
+        probs = sigmoid(head.logits(sentences, encoded.embeddings, self._cue_patterns))
         for row, theme_id in self._trained:
             for hit in np.nonzero(probs[:, row] >= head.thresholds[row])[0]:
                 out[int(hit)][theme_id] = round(float(probs[hit, row]), 4)

@@ -20,6 +20,7 @@ Deterministic and quick (no torch; the encoder runs on ONNX Runtime, the heads a
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from nlp_pipeline.evaluation.themes import (
 )
 from nlp_pipeline.nlp.encoder import SentenceEncoder
 from nlp_pipeline.nlp.theme_head import (
+    NgramVectorizer,
     TrainedHead,
     apply_exclusive_pairs,
     features,
@@ -58,7 +60,6 @@ CONFUSABLE_PAIRS = (
     ("small_cap_rotation", "megacap_concentration"),
     ("earnings", "economic_growth"),
 )
-HEAD_VERSION = "embedding-1"
 
 
 @dataclass
@@ -82,6 +83,10 @@ class ThemeTrainingConfig:
     # thresholds and exclusive pairs from the out-of-fold probabilities of dev and train items
     # (False: dev items only)
     calibrate_on_train: bool = True
+    # TF-IDF word uni- and bigrams (seen in at least ngram_min_df rows) join the features at this
+    # scale (0: embedding and cues only, fitted by Newton steps instead of L-BFGS)
+    ngram_scale: float = 12.0
+    ngram_min_df: int = 2
 
 
 class ThemeTrainingError(PipelineError):
@@ -189,8 +194,55 @@ def concat(parts: Sequence[Rows]) -> Rows:
     )
 
 
+def design_matrix(
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    patterns: Sequence[re.Pattern[str] | None],
+    ngrams: NgramVectorizer | None,
+) -> Any:
+    """The head's features: a dense array (embedding, cues) or, with n-grams, a sparse CSR
+    matrix whose last columns are the TF-IDF terms, as `TrainedHead.logits` reads them."""
+    dense = features(texts, embeddings, patterns)
+    if ngrams is None:
+        return dense
+    from scipy import sparse
+
+    entries = ngrams.rows(texts)
+    indptr = np.cumsum([0] + [len(columns) for columns, _ in entries])
+    columns = np.concatenate([c for c, _ in entries]) if entries else np.zeros(0, np.int64)
+    values = np.concatenate([v for _, v in entries]) if entries else np.zeros(0, np.float32)
+    terms = sparse.csr_matrix((values, columns, indptr), shape=(len(texts), len(ngrams)))
+    return sparse.hstack([sparse.csr_matrix(dense), terms], format="csr", dtype=np.float32)
+
+
+def fit_logistic_lbfgs(
+    x: Any, y: np.ndarray, weight: np.ndarray, l2: float
+) -> tuple[np.ndarray, float]:
+    """The same weighted L2-regularised logistic regression as `fit_logistic`, by L-BFGS: for a
+    sparse design too wide for Newton steps. Deterministic."""
+    from scipy.optimize import minimize
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        coef, intercept = beta[:-1], beta[-1]
+        z = x @ coef + intercept
+        # log(1 + e^z) - y z, stably
+        value = float(weight @ (np.logaddexp(0.0, z) - y * z)) + 0.5 * l2 * float(coef @ coef)
+        residual = weight * (sigmoid(z) - y)
+        gradient = np.append(x.T @ residual + l2 * coef, residual.sum())
+        return value, gradient
+
+    result = minimize(
+        loss,
+        np.zeros(x.shape[1] + 1),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 2000, "gtol": 1e-6},
+    )
+    return result.x[:-1].astype(np.float32), float(result.x[-1])
+
+
 def fit_heads(
-    x: np.ndarray, rows: Rows, mask: np.ndarray, config: ThemeTrainingConfig
+    x: Any, rows: Rows, mask: np.ndarray, config: ThemeTrainingConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """One logistic regression per theme on the rows in `mask` whose label is known."""
     themes = rows.labels.shape[1]
@@ -206,7 +258,10 @@ def fit_heads(
             continue
         # Rare themes: lift the positives' weight (square root of the imbalance, capped).
         w[y > 0] *= float(np.clip(np.sqrt(negative / positive), 1.0, config.max_positive_boost))
-        coef, intercept = fit_logistic(x[use], y, w, config.l2)
+        if isinstance(x, np.ndarray):
+            coef, intercept = fit_logistic(x[use], y, w, config.l2)
+        else:
+            coef, intercept = fit_logistic_lbfgs(x[use], y, w, config.l2)
         weights[j], bias[j] = coef, intercept
     return weights, bias
 
@@ -295,8 +350,16 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     encoder = SentenceEncoder(encoder_dir)
     patterns = [cue_pattern(t.keywords) for t in themes]
     embeddings = encoder.encode(rows.texts).embeddings
-    x = features(rows.texts, embeddings, patterns)
-    log(f"encoded {len(rows.texts)} sentences in {time.monotonic() - started:.1f}s")
+    ngrams = (
+        NgramVectorizer.fit(rows.texts, config.ngram_min_df, config.ngram_scale)
+        if config.ngram_scale > 0
+        else None
+    )
+    x = design_matrix(rows.texts, embeddings, patterns, ngrams)
+    log(
+        f"encoded {len(rows.texts)} sentences in {time.monotonic() - started:.1f}s; "
+        f"{len(ngrams) if ngrams else 0} n-gram terms"
+    )
 
     # Out-of-fold probabilities on every team item (dev and train), folds by record.
     team_positions = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
@@ -316,7 +379,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     dev_oof = oof[team_positions[: len(dev)]]
     dev_report = multilabel_scores(gold_dev, _sets(dev_oof, thresholds, ids, pairs), ids)
     test_texts = [item["text"] for item in test]
-    x_test = features(test_texts, encoder.encode(test_texts).embeddings, patterns)
+    x_test = design_matrix(test_texts, encoder.encode(test_texts).embeddings, patterns, ngrams)
     test_probs = sigmoid(x_test @ weights.T + bias)
     test_report = multilabel_scores(
         [set(item["themes"]) for item in test], _sets(test_probs, thresholds, ids, pairs), ids
@@ -334,9 +397,10 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         thresholds=thresholds,
         background=embeddings[background_rows],
         meta={},
+        ngrams=ngrams,
     )
     head.meta = {
-        "version": f"{HEAD_VERSION}+{head.digest}",
+        "version": f"{'embedding-2' if ngrams else 'embedding-1'}+{head.digest}",
         "encoder": {
             "dir": _relative(encoder_dir, models_dir),
             "version": encoder.version,

@@ -12,9 +12,11 @@ from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp.encoder import EncodedSentences, SentenceEncoder
 from nlp_pipeline.nlp.theme_head import (
     EmbeddingThemeHead,
+    NgramVectorizer,
     TrainedHead,
     file_sha1,
     fit_logistic,
+    ngram_terms,
     sigmoid,
 )
 from nlp_pipeline.nlp.themes import load_taxonomy
@@ -78,6 +80,70 @@ def test_saved_head_predicts_from_embeddings_with_thresholds(tmp_path: Path) -> 
     assert head.predict([], encoded([])) == []
     with pytest.raises(ValueError):
         head.predict(["one"], encoded([]))
+
+
+def test_ngram_terms_are_lowercased_words_and_adjacent_pairs() -> None:
+    assert ngram_terms("The Fed's rate-cut, a cut!") == [
+        "the", "fed", "rate", "cut", "cut", "the fed", "fed rate", "rate cut", "cut cut",
+    ]  # fmt: skip
+
+
+def test_ngram_vectorizer_weights_rare_terms_up_and_scales_rows() -> None:
+    vectorizer = NgramVectorizer.fit(["rate cut", "rate hike", "rate cut"], min_df=2, scale=2.0)
+    # "hike" and "rate hike" occur once: below min_df, out of the vocabulary
+    assert vectorizer.vocabulary == {"cut": 0, "rate": 1, "rate cut": 2}
+    idf_cut = np.log(4 / 3) + 1  # smoothed: log((1 + n) / (1 + df)) + 1
+    assert vectorizer.idf.tolist() == pytest.approx([idf_cut, 1.0, idf_cut])
+    (columns, values), (hike_columns, hike_values), (empty, _) = vectorizer.rows(
+        ["Rate cut", "rate hike", ""]
+    )
+    assert columns.tolist() == [1, 0, 2]  # in order of first appearance
+    norm = np.sqrt(2 * idf_cut**2 + 1)
+    assert values.tolist() == pytest.approx([2 / norm, 2 * idf_cut / norm, 2 * idf_cut / norm])
+    assert hike_columns.tolist() == [1] and hike_values.tolist() == pytest.approx([2.0])
+    assert len(empty) == 0
+    # a repeated term counts 1 + log(tf), not tf
+    ((_, repeated),) = vectorizer.rows(["cut cut"])
+    assert repeated.tolist() == pytest.approx([2.0])  # one term: unit length before scaling
+    weights = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 3.0]], np.float32)  # themes x terms
+    logits = vectorizer.logits(["rate cut", "nothing known"], weights)
+    assert logits[0].tolist() == pytest.approx([2 * idf_cut / norm, 6 * idf_cut / norm])
+    assert logits[1].tolist() == [0.0, 0.0]
+
+
+def test_head_with_ngrams_round_trips_and_reads_the_words(tmp_path: Path) -> None:
+    """A head whose only evidence for monetary_tightening is the n-gram "rate hike"."""
+    themes, _ = load_taxonomy([MODELS / "themes" / "taxonomy.yaml"])
+    ids = [t.id for t in themes]
+    dim = 4
+    vectorizer = NgramVectorizer({"rate": 0, "rate hike": 1}, np.ones(2, np.float32), 1.0)
+    weights = np.zeros((len(ids), dim + len(ids) + 2), np.float32)
+    weights[ids.index("monetary_tightening"), -1] = 20.0
+    bias = np.full(len(ids), -5.0, np.float32)
+    head = TrainedHead(
+        ids,
+        ids,
+        weights,
+        bias,
+        np.full(len(ids), 0.5, np.float32),
+        np.zeros((3, dim)),
+        {},
+        vectorizer,
+    )
+    models = tmp_path / "models"
+    (models / "themes").mkdir(parents=True)
+    (models / "themes" / "taxonomy.yaml").write_bytes(
+        (MODELS / "themes" / "taxonomy.yaml").read_bytes()
+    )
+    head.save(models / "themes")
+    loaded = TrainedHead.load(models / "themes")
+    assert loaded.ngrams is not None and loaded.ngrams.vocabulary == vectorizer.vocabulary
+    assert loaded.ngrams.scale == 1.0
+    tagger = EmbeddingThemeHead.from_models_dir(models, check_encoder=False)
+    # "rate hike" has unit-length TF-IDF entries 1/sqrt(2) each: logit 20 / sqrt(2) - 5 > 0
+    out = tagger.predict(["A rate hike", "A rate decision"], encoded([[0, 0, 0, 0]] * 2))
+    assert set(out[0]) == {"monetary_tightening"}
+    assert out[1] == {}
 
 
 def test_user_theme_with_cues_only_needs_no_encoder(tmp_path: Path) -> None:

@@ -3,14 +3,19 @@ recipe itself trains on the shared data and is never run by the tests."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from nlp_pipeline.nlp.theme_head import NgramVectorizer, fit_logistic
 from nlp_pipeline.nlp.themes import Theme
 from nlp_pipeline.train.themes import (
     ThemeTrainingConfig,
     best_thresholds,
+    design_matrix,
+    fit_logistic_lbfgs,
     record_folds,
     taxonomy_rows,
     team_rows,
@@ -87,3 +92,29 @@ def test_team_rows_label_every_theme_and_carry_their_kind() -> None:
     assert rows.labels.tolist() == [[1, 0, 1], [0, 0, 0]]
     assert rows.kind == ["team_train", "team_train"]
     assert rows.weight.tolist() == [3.0, 3.0]
+
+
+def test_lbfgs_fit_matches_the_newton_fit_on_the_same_objective() -> None:
+    from scipy import sparse
+
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.normal(0.5, 1.0, (60, 4)), rng.normal(-0.5, 1.0, (60, 4))])
+    y = np.concatenate([np.ones(60), np.zeros(60)])
+    weight = np.where(y > 0, 2.0, 1.0)
+    newton, newton_b = fit_logistic(x, y, weight, l2=1.0)
+    lbfgs, lbfgs_b = fit_logistic_lbfgs(sparse.csr_matrix(x), y, weight, l2=1.0)
+    assert lbfgs.tolist() == pytest.approx(newton.tolist(), abs=1e-3)
+    assert lbfgs_b == pytest.approx(newton_b, abs=1e-3)
+
+
+def test_design_matrix_puts_the_ngram_columns_after_embedding_and_cues() -> None:
+    texts = ["Rate hike ahead", "Quiet day"]
+    embeddings = np.array([[0.6, 0.8], [1.0, 0.0]], np.float32)
+    patterns = [re.compile("hike")]
+    vectorizer = NgramVectorizer({"hike": 0, "quiet": 1}, np.ones(2, np.float32), 2.0)
+    x = design_matrix(texts, embeddings, patterns, vectorizer).toarray()
+    # embedding, the cue flag at CUE_SCALE 2, then the scaled unit-length TF-IDF row
+    expected = [[0.6, 0.8, 2.0, 2.0, 0.0], [1.0, 0.0, 0.0, 0.0, 2.0]]
+    assert np.allclose(x, expected)
+    dense = design_matrix(texts, embeddings, patterns, None)
+    assert isinstance(dense, np.ndarray) and dense.shape == (2, 3)

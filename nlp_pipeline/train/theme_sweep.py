@@ -1,0 +1,97 @@
+"""Compare theme-head settings on team dev without flattering dev-calibrated variants.
+
+    python -m nlp_pipeline.train.theme_sweep SCALE,L2[,TEAM_WEIGHT] ... [--dev-only]
+
+For each setting (n-gram scale, 0 for embedding + cues only; l2; team weight, default 2) the
+recipe's out-of-fold probabilities are computed on the team dev and train items (folds by
+record). Thresholds and exclusive pairs are then chosen on one half of dev's records plus the
+train items (`--dev-only`: that half alone) and scored on the other half, both ways round; the
+mean micro-F1 / macro-F1 of the two halves is printed. The test split is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from nlp_pipeline.datasets import shared_data_dir
+from nlp_pipeline.evaluation.themes import load_team_set, multilabel_scores, tfn_topics
+from nlp_pipeline.nlp.encoder import SentenceEncoder
+from nlp_pipeline.nlp.theme_head import NgramVectorizer, sigmoid
+from nlp_pipeline.nlp.themes import cue_pattern, load_taxonomy
+from nlp_pipeline.train.themes import (
+    FOLDS,
+    ThemeTrainingConfig,
+    _fold_of,
+    _sets,
+    best_thresholds,
+    concat,
+    design_matrix,
+    exclusive_pairs,
+    fit_heads,
+    record_folds,
+    taxonomy_rows,
+    team_rows,
+    tfn_rows,
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("settings", nargs="+", help="SCALE,L2[,TEAM_WEIGHT]")
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--dev-only", action="store_true", help="calibrate on the dev half alone")
+    args = parser.parse_args(argv)
+    base = ThemeTrainingConfig(models_dir=args.models)
+    themes, _ = load_taxonomy([args.models / "themes" / "taxonomy.yaml"])
+    ids = [t.id for t in themes]
+    items = load_team_set(shared_data_dir(), base.team_set_dir)
+    dev = [item for item in items if item["split"] == "dev"]
+    extra = [item for item in items if item["split"] == "train"]
+    rows = concat(
+        [
+            taxonomy_rows(themes, base),
+            team_rows(dev, ids, base.weight_team),
+            team_rows(extra, ids, base.weight_team, kind="team_train"),
+            tfn_rows(tfn_topics("train"), ids, base),
+        ]
+    )
+    embeddings = SentenceEncoder(args.models / "sentiment").encode(rows.texts).embeddings
+    patterns = [cue_pattern(t.keywords) for t in themes]
+    team = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
+    folds = record_folds(len(rows.texts), team, dev + extra)
+    dev_rows, train_rows = team[: len(dev)], team[len(dev) :]
+    half = np.array([_fold_of(f"h{item['source']}|{item['record']}") % 2 for item in dev])
+    for setting in args.settings:
+        scale, l2, *rest = (float(v) for v in setting.split(","))
+        weight = rest[0] if rest else 2.0
+        config = ThemeTrainingConfig(
+            models_dir=args.models, l2=l2, weight_team=weight, ngram_scale=scale
+        )
+        rows.weight[team] = weight
+        ngrams = NgramVectorizer.fit(rows.texts, config.ngram_min_df, scale) if scale else None
+        x = design_matrix(rows.texts, embeddings, patterns, ngrams)
+        oof = np.zeros((len(rows.texts), len(ids)))
+        for fold in range(FOLDS):
+            weights, bias = fit_heads(x, rows, folds != fold, config)
+            held = np.nonzero(folds == fold)[0]
+            oof[held] = sigmoid(x[held] @ weights.T + bias)
+        scores = []
+        for side in (0, 1):
+            calibration = dev_rows[half == side]
+            if not args.dev_only:
+                calibration = np.concatenate([calibration, train_rows])
+            scored = dev_rows[half != side]
+            thresholds = best_thresholds(oof[calibration], rows.labels[calibration])
+            pairs = exclusive_pairs(oof[calibration], thresholds, rows.labels[calibration], ids)
+            gold = [{ids[j] for j in np.nonzero(r)[0]} for r in rows.labels[scored]]
+            report = multilabel_scores(gold, _sets(oof[scored], thresholds, ids, pairs), ids)
+            scores.append((report["micro"]["f1"], report["macro"]["f1"]))
+        micro, macro = (float(np.mean(v)) for v in zip(*scores, strict=True))
+        print(f"scale {scale:g} l2 {l2:g} team weight {weight:g}: {micro:.3f} / {macro:.3f}")
+
+
+if __name__ == "__main__":
+    main()
