@@ -73,7 +73,7 @@ def test_trends_formats(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> No
                 "--ticker",
                 "FIX",
                 "--theme",
-                "small_cap_rotation",
+                "infrastructure_capex",  # the demo's FIX sentences: data-center construction
                 "--freq",
                 "M",
                 "--db",
@@ -86,7 +86,7 @@ def test_trends_formats(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
     csv_lines = capsys.readouterr().out.strip().splitlines()
     assert csv_lines[0] == "period,theme,stories,share,sentiment,change,zscore"
-    assert all(",small_cap_rotation," in line for line in csv_lines[1:]) and len(csv_lines) > 1
+    assert all(",infrastructure_capex," in line for line in csv_lines[1:]) and len(csv_lines) > 1
     assert main(["trends", "--ticker", "ZZZZ", "--db", str(demo_db)]) == 0
     assert "no stories mention ZZZZ" in capsys.readouterr().out
 
