@@ -206,9 +206,9 @@ class TrainedHead:
                 weights, bias = arrays["weights"], arrays["bias"]
                 thresholds, background = arrays["thresholds"], arrays["background"]
                 if "ngram_terms" in arrays:
-                    terms = [str(t) for t in arrays["ngram_terms"]]
+                    vocabulary = [str(t) for t in arrays["ngram_terms"]]
                     ngrams = NgramVectorizer(
-                        {t: i for i, t in enumerate(terms)},
+                        {t: i for i, t in enumerate(vocabulary)},
                         arrays["ngram_idf"].astype(np.float32),
                         float(meta["ngram_scale"]),
                     )
@@ -217,10 +217,14 @@ class TrainedHead:
             raise ConfigError(f"bad theme head in {directory}: {exc}") from None
         if weights.shape[0] != len(theme_ids) or bias.shape[0] != len(theme_ids):
             raise ConfigError(f"bad theme head in {directory}: weights do not match theme_ids")
-        if ngrams is not None and (
-            len(ngrams.idf) != len(ngrams) or weights.shape[1] <= len(ngrams)
+        terms = len(ngrams) if ngrams is not None else 0
+        if (ngrams is not None and len(ngrams.idf) != terms) or weights.shape[1] != (
+            background.shape[1] + len(cue_ids) + terms
         ):
-            raise ConfigError(f"bad theme head in {directory}: n-gram arrays do not match weights")
+            raise ConfigError(
+                f"bad theme head in {directory}: weights have {weights.shape[1]} columns, not "
+                f"embedding {background.shape[1]} + cues {len(cue_ids)} + n-grams {terms}"
+            )
         return cls(theme_ids, cue_ids, weights, bias, thresholds, background, meta, ngrams)
 
     def logits(

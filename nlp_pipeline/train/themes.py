@@ -1,15 +1,18 @@
 """The recipe that makes the shipped theme head (`nlp-pipeline train themes`).
 
-Deterministic and quick (no torch; the encoder runs on ONNX Runtime, the heads are numpy):
+Deterministic and quick (no torch; the encoder runs on ONNX Runtime, the heads are numpy and
+scipy):
 
 1. Encode, with the shared sentence encoder (`models/sentiment/` unless told otherwise):
    the taxonomy's own examples and counter-examples (`models/themes/taxonomy.yaml`), the team
    set's dev and train splits, and a fixed sample of `tfn_topics` train tweets for the themes
    that map onto its topics. The team test split is encoded only to report on it; tfn valid is
    never read.
-2. Features per sentence: the embedding and the cue-pattern flags of every core theme.
-3. One weighted logistic regression per theme, each on the rows whose label for it is known
-   (taxonomy and team rows: every theme; tfn rows: the mapped themes only).
+2. Features per sentence: the embedding, the cue-pattern flags of every core theme and the
+   TF-IDF word uni- and bigrams seen in at least two of these rows (`ngram_scale`; the
+   vocabulary is built from their text, labels play no part).
+3. One weighted logistic regression per theme (L-BFGS, scipy), each on the rows whose label for
+   it is known (taxonomy and team rows: every theme; tfn rows: the mapped themes only).
 4. Thresholds per theme: out-of-fold probabilities on the team dev and train items (5 folds by
    source record, so no article is scored by a head fitted on its other sentences), the
    threshold with the best F1 there (0.5 for a theme with fewer than 3 positives); dev's
@@ -205,7 +208,12 @@ def design_matrix(
     dense = features(texts, embeddings, patterns)
     if ngrams is None:
         return dense
-    from scipy import sparse
+    try:
+        from scipy import sparse
+    except ImportError:
+        raise ThemeTrainingError(
+            "the theme recipe's n-gram features need scipy: pip install -e '.[train]'"
+        ) from None
 
     entries = ngrams.rows(texts)
     indptr = np.cumsum([0] + [len(columns) for columns, _ in entries])

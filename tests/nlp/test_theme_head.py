@@ -144,6 +144,12 @@ def test_head_with_ngrams_round_trips_and_reads_the_words(tmp_path: Path) -> Non
     out = tagger.predict(["A rate hike", "A rate decision"], encoded([[0, 0, 0, 0]] * 2))
     assert set(out[0]) == {"monetary_tightening"}
     assert out[1] == {}
+    # a vocabulary that does not match the weights' columns is refused on load
+    loaded.ngrams.vocabulary["extra term"] = 2
+    loaded.ngrams.idf = np.ones(3, np.float32)
+    loaded.save(models / "themes")
+    with pytest.raises(ConfigError, match="n-grams 3"):
+        TrainedHead.load(models / "themes")
 
 
 def test_user_theme_with_cues_only_needs_no_encoder(tmp_path: Path) -> None:
