@@ -242,6 +242,11 @@ class TrainedHead:
         return np.asarray(out)
 
     @property
+    def kind(self) -> str:
+        """The head's version name: `embedding-2` reads n-grams, `embedding-1` does not."""
+        return "embedding-1" if self.ngrams is None else "embedding-2"
+
+    @property
     def digest(self) -> str:
         digest = hashlib.sha1()
         for array in (self.weights, self.bias, self.thresholds):
@@ -286,8 +291,7 @@ class EmbeddingThemeHead:
         self._user = [_UserTheme(t, cue_pattern(t.keywords)) for t in user_themes]
         self._user_fitted = False
         self.theme_ids = [theme_id for _, theme_id in self._trained] + [t.id for t in user_themes]
-        kind = "embedding-1" if head.ngrams is None else "embedding-2"  # 2: with n-grams
-        self.version = f"{kind}+{head.digest}" + (f"+{taxonomy_digest}" if user_themes else "")
+        self.version = f"{head.kind}+{head.digest}" + (f"+{taxonomy_digest}" if user_themes else "")
 
     @classmethod
     def from_models_dir(

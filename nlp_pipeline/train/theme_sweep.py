@@ -19,22 +19,18 @@ import numpy as np
 from nlp_pipeline.datasets import shared_data_dir
 from nlp_pipeline.evaluation.themes import load_team_set, multilabel_scores, tfn_topics
 from nlp_pipeline.nlp.encoder import SentenceEncoder
-from nlp_pipeline.nlp.theme_head import NgramVectorizer, sigmoid
 from nlp_pipeline.nlp.themes import cue_pattern, load_taxonomy
 from nlp_pipeline.train.themes import (
-    FOLDS,
     ThemeTrainingConfig,
     _fold_of,
     _sets,
     best_thresholds,
-    concat,
     design_matrix,
     exclusive_pairs,
-    fit_heads,
+    ngram_vectorizer,
+    out_of_fold,
     record_folds,
-    taxonomy_rows,
-    team_rows,
-    tfn_rows,
+    training_rows,
 )
 
 
@@ -50,14 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     items = load_team_set(shared_data_dir(), base.team_set_dir)
     dev = [item for item in items if item["split"] == "dev"]
     extra = [item for item in items if item["split"] == "train"]
-    rows = concat(
-        [
-            taxonomy_rows(themes, base),
-            team_rows(dev, ids, base.weight_team),
-            team_rows(extra, ids, base.weight_team, kind="team_train"),
-            tfn_rows(tfn_topics("train"), ids, base),
-        ]
-    )
+    tfn_tweets = tfn_topics("train")
+    rows = training_rows(themes, dev, extra, tfn_tweets, base)
     embeddings = SentenceEncoder(args.models / "sentiment").encode(rows.texts).embeddings
     patterns = [cue_pattern(t.keywords) for t in themes]
     team = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
@@ -66,18 +56,13 @@ def main(argv: list[str] | None = None) -> None:
     half = np.array([_fold_of(f"h{item['source']}|{item['record']}") % 2 for item in dev])
     for setting in args.settings:
         scale, l2, *rest = (float(v) for v in setting.split(","))
-        weight = rest[0] if rest else 2.0
+        weight = rest[0] if rest else base.weight_team
         config = ThemeTrainingConfig(
             models_dir=args.models, l2=l2, weight_team=weight, ngram_scale=scale
         )
-        rows.weight[team] = weight
-        ngrams = NgramVectorizer.fit(rows.texts, config.ngram_min_df, scale) if scale else None
-        x = design_matrix(rows.texts, embeddings, patterns, ngrams)
-        oof = np.zeros((len(rows.texts), len(ids)))
-        for fold in range(FOLDS):
-            weights, bias = fit_heads(x, rows, folds != fold, config)
-            held = np.nonzero(folds == fold)[0]
-            oof[held] = sigmoid(x[held] @ weights.T + bias)
+        rows = training_rows(themes, dev, extra, tfn_tweets, config)  # this team weight
+        x = design_matrix(rows.texts, embeddings, patterns, ngram_vectorizer(rows.texts, config))
+        oof = out_of_fold(x, rows, folds, config)
         scores = []
         for side in (0, 1):
             calibration = dev_rows[half == side]

@@ -197,6 +197,43 @@ def concat(parts: Sequence[Rows]) -> Rows:
     )
 
 
+def training_rows(
+    themes: Sequence[Theme],
+    dev: Sequence[dict[str, Any]],
+    extra: Sequence[dict[str, Any]],
+    tfn_tweets: Sequence[tuple[str, int]],
+    config: ThemeTrainingConfig,
+) -> Rows:
+    """Every row the head is fitted on, in this order: taxonomy examples and counter-examples,
+    team dev items, team train items, the tfn sample."""
+    ids = [t.id for t in themes]
+    return concat(
+        [
+            taxonomy_rows(themes, config),
+            team_rows(dev, ids, config.weight_team),
+            team_rows(extra, ids, config.weight_team, kind="team_train"),
+            tfn_rows(tfn_tweets, ids, config),
+        ]
+    )
+
+
+def ngram_vectorizer(texts: Sequence[str], config: ThemeTrainingConfig) -> NgramVectorizer | None:
+    if config.ngram_scale <= 0:
+        return None
+    return NgramVectorizer.fit(texts, config.ngram_min_df, config.ngram_scale)
+
+
+def out_of_fold(x: Any, rows: Rows, folds: np.ndarray, config: ThemeTrainingConfig) -> np.ndarray:
+    """(rows, themes) probabilities of each team row from the head fitted without its fold (rows
+    of fold -1 are fitted on in every fold and left at 0)."""
+    oof = np.zeros((len(rows.texts), rows.labels.shape[1]))
+    for fold in range(FOLDS):
+        weights, bias = fit_heads(x, rows, folds != fold, config)
+        held = np.nonzero(folds == fold)[0]
+        oof[held] = sigmoid(x[held] @ weights.T + bias)
+    return oof
+
+
 def design_matrix(
     texts: Sequence[str],
     embeddings: np.ndarray,
@@ -346,23 +383,17 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     dev = [item for item in items if item["split"] == "dev"]
     extra = [item for item in items if item["split"] == "train"]
     test = [item for item in items if item["split"] == "test"]
-    taxonomy = taxonomy_rows(themes, config)
-    tfn = tfn_rows(tfn_topics("train", data_dir), ids, config)
-    extra_rows = team_rows(extra, ids, config.weight_team, kind="team_train")
-    rows = concat([taxonomy, team_rows(dev, ids, config.weight_team), extra_rows, tfn])
+    rows = training_rows(themes, dev, extra, tfn_topics("train", data_dir), config)
+    n_taxonomy = sum(k in ("taxonomy", "counter") for k in rows.kind)
     log(
-        f"rows: {len(taxonomy.texts)} taxonomy, {len(dev)} team dev, {len(extra)} team train, "
-        f"{len(tfn.texts)} tfn train; {len(test)} team test held out"
+        f"rows: {n_taxonomy} taxonomy, {len(dev)} team dev, {len(extra)} team train, "
+        f"{rows.kind.count('tfn')} tfn train; {len(test)} team test held out"
     )
 
     encoder = SentenceEncoder(encoder_dir)
     patterns = [cue_pattern(t.keywords) for t in themes]
     embeddings = encoder.encode(rows.texts).embeddings
-    ngrams = (
-        NgramVectorizer.fit(rows.texts, config.ngram_min_df, config.ngram_scale)
-        if config.ngram_scale > 0
-        else None
-    )
+    ngrams = ngram_vectorizer(rows.texts, config)
     x = design_matrix(rows.texts, embeddings, patterns, ngrams)
     log(
         f"encoded {len(rows.texts)} sentences in {time.monotonic() - started:.1f}s; "
@@ -372,12 +403,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     # Out-of-fold probabilities on every team item (dev and train), folds by record.
     team_positions = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
     team_items = dev + extra  # the order of their rows
-    folds = record_folds(len(rows.texts), team_positions, team_items)
-    oof = np.zeros((len(rows.texts), len(ids)))
-    for fold in range(FOLDS):
-        weights, bias = fit_heads(x, rows, folds != fold, config)
-        held = np.nonzero(folds == fold)[0]
-        oof[held] = sigmoid(x[held] @ weights.T + bias)
+    oof = out_of_fold(x, rows, record_folds(len(rows.texts), team_positions, team_items), config)
     calibration = team_positions if config.calibrate_on_train else team_positions[: len(dev)]
     thresholds = best_thresholds(oof[calibration], rows.labels[calibration])
     pairs = exclusive_pairs(oof[calibration], thresholds, rows.labels[calibration], ids)
@@ -408,7 +434,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         ngrams=ngrams,
     )
     head.meta = {
-        "version": f"{'embedding-2' if ngrams else 'embedding-1'}+{head.digest}",
+        "version": f"{head.kind}+{head.digest}",
         "encoder": {
             "dir": _relative(encoder_dir, models_dir),
             "version": encoder.version,
@@ -421,12 +447,12 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
             if isinstance(value, int | float) and not isinstance(value, bool)
         },
         "data": {
-            "taxonomy_rows": len(taxonomy.texts),
+            "taxonomy_rows": n_taxonomy,
             "team_dev_items": len(dev),
             "team_train_items": len(extra),
             "thresholds_from": "team dev+train" if config.calibrate_on_train else "team dev",
             "team_test_items": len(test),
-            "tfn_train_rows": len(tfn.texts),
+            "tfn_train_rows": rows.kind.count("tfn"),
             "background_rows": len(background_rows),
         },
         "exclusive_pairs": pairs,
