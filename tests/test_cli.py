@@ -188,3 +188,11 @@ def test_ingest_and_analyze_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert count >= 40
     assert main(["query", "SELECT status FROM runs", "--db", db, "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["status", "ok", "ok"]
+
+
+def test_train_sentiment_rejects_bad_teacher_seeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["train", "sentiment", "--work-dir", str(tmp_path), "--teacher-seeds", "13,x"])
+    assert code == 2
+    assert "--teacher-seeds wants integers" in capsys.readouterr().err

