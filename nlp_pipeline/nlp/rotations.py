@@ -27,7 +27,10 @@ from nlp_pipeline.nlp.registry import register
 # (segment left or None, segment entered, confidence in [0, 1])
 Flow = tuple[str | None, str, float]
 
-VERSION = "patterns-3"  # 3: defensive positioning and laggards catching up
+# 3: defensive positioning and laggards catching up; 4: holdings raised or cut, one group
+# eclipsed by another, a group rising "as investors shifted ...", and "buy" in stock-pick
+# advice or an acquisition is not a flow
+VERSION = "patterns-4"
 SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
 STYLE_SEGMENTS = ("GROWTH", "VALUE", "DEFENSIVE", "CYCLICAL", "MOMENTUM", "QUALITY")
 SECTOR_SEGMENTS = (
@@ -46,8 +49,8 @@ SECTOR_SEGMENTS = (
 SEGMENTS = SIZE_SEGMENTS + STYLE_SEGMENTS + SECTOR_SEGMENTS
 
 _N = (
-    r"(?:stocks?|shares|names|companies|firms|equities|funds|etfs?|sectors?|plays|trades?|space|"
-    r"group|segment|index|indexes)"
+    r"(?:stocks?|shares|names|companies|firms|equities|funds|etfs?|sectors?|plays|trades?|bets|"
+    r"space|group|segment|index|indexes)"
 )
 _CAP = r"(?:[- ]?cap(?:italization)?s?|[- ]capitali[sz]ation)"
 # Aliases per segment: regular expressions, matched case-insensitively on word boundaries.
@@ -184,6 +187,19 @@ _BARE_STYLE = re.compile(r"(?<![\w-])(growth|value)(?![\w-])", re.IGNORECASE)
 
 
 _NOT_ATTENTION = r"(?<!focus )(?<!attention )(?<!spotlight )(?<!focus has )(?<!attention has )"
+# A portfolio's weight in a segment changing: "raised their holdings of", "cut exposure to".
+_HOLDINGS = r"(?:\w+ ){0,2}(?:holdings?|allocations?|exposure|weightings?|positions?)"
+_RAISE = r"(?:increas|rais|boost|lift|add|build)(?:e|es|ed|ing|s|t)?"
+_CUT = r"(?:cut(?:s|ting)?|reduc(?:e|es|ed|ing)|trim(?:s|med|ming)?|lower(?:s|ed|ing)?|slash\w*)"
+# "buy" that moves no money between segments: stock-pick advice ("Should You Buy ...", "3 Stocks
+# to Buy") and acquisitions ("plans to buy an oil producer"). Removed before the cue search.
+_NOT_A_FLOW_BUY = re.compile(
+    r"(?:\bshould (?:you|i|investors) |\bwhy (?:you|investors) should |\btime to "
+    r"|(?:^|[:!?])\W*)buy\b"
+    r"|\b(?:plans?|planned|agree[sd]?|agreement|offer(?:s|ed)?|deal|bid|move|attempt|talks) "
+    r"to (?:buy|acquire)\b|\bto buy\W*$|\bbuy the dip\b|\bstocks? to buy\b",
+    re.IGNORECASE,
+)
 
 
 def _alternatives(*parts: str) -> str:
@@ -233,6 +249,9 @@ _MOVES = re.compile(
         # leadership changing hands: "laggards play catch-up"
         r"catch(?:es|ing)?[- ]up",
         r"caught up",
+        _RAISE + " " + _HOLDINGS,
+        _CUT + " " + _HOLDINGS,
+        r"(?:eclips|overtak|supplant)(?:ed|en) by",
     )
     + r"(?!\w)",
     re.IGNORECASE,
@@ -265,6 +284,7 @@ _LEAVE_BEFORE = re.compile(
         r"abandon(?:s|ed|ing)?",
         r"shun(?:s|ned|ning)?",
         r"underweight",
+        _CUT + " " + _HOLDINGS + r" (?:of|in|to)",
     )
     + _DETERMINERS,
     re.IGNORECASE,
@@ -302,6 +322,8 @@ _ENTER_BEFORE = re.compile(
         r"embrac(?:e|es|ed|ing)" + _DETERMINERS,
         r"(?:scoop|snap)(?:s|ped|ping|ed)? up" + _DETERMINERS,
         r"beyond" + _DETERMINERS,
+        _RAISE + " " + _HOLDINGS + r" (?:of|in|to)" + _DETERMINERS,
+        r"(?:eclips|overtak|supplant)(?:ed|en) by" + _DETERMINERS,
     ),
     re.IGNORECASE,
 )
@@ -326,6 +348,8 @@ _LEAVE_AFTER = re.compile(
         r"(?:have |has )?(?:seen|had|posted|suffered) (?:\w+ ){0,4}outflows",
         r"bled",
         r"bleed",
+        r"(?:(?:are|is|were|was|have been|has been) )?(?:being )?"
+        r"(?:eclips|overtak|supplant)(?:ed|en) by",
     ),
     re.IGNORECASE,
 )
@@ -339,6 +363,9 @@ _ENTER_AFTER = re.compile(
         r"(?:are|were|was|is) (?:bought|in favou?r)",
         r"(?:(?:have|has) been |are |were |is |was )?(?:catch(?:es|ing)?[- ]up|caught up|"
         r"play(?:s|ed|ing)? catch[- ]up)",
+        # "cyclical shares advancing as investors shifted their bets": the group money lifts
+        r"(?:advanc|ris|rall|gain|climb|jump|outperform|surg)\w* (?:\w+ ){0,3}?as investors "
+        r"(?:shift|rotat|pil|flock|pour|switch|redeploy|reallocat)\w*",
     ),
     re.IGNORECASE,
 )
@@ -447,7 +474,7 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
 
 
 def sentence_flows(sentence: str) -> list[Flow]:
-    if not _MOVES.search(sentence):
+    if not _MOVES.search(_NOT_A_FLOW_BUY.sub(" ", sentence)):
         return []
     mentions = segment_mentions(sentence)
     if not mentions:

@@ -63,6 +63,20 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
             "Energy and materials stocks have been catching up after lagging all year.",
             {(None, "ENERGY"), (None, "MATERIALS")},
         ),
+        # Holdings raised or cut; one group eclipsed by another.
+        (
+            "Global fund managers increased their holdings of real estate stocks.",
+            {(None, "REAL_ESTATE")},
+        ),
+        (
+            "Pension funds cut their exposure to banks and raised allocations to utilities.",
+            {("FINANCIALS", "UTILITIES")},
+        ),
+        ("Growth names are being eclipsed by defensive bets.", {("GROWTH", "DEFENSIVE")}),
+        (
+            "Cyclical shares advanced as investors shifted their bets toward a reopening.",
+            {(None, "CYCLICAL")},
+        ),
     ],
 )
 def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str]]) -> None:
@@ -89,6 +103,11 @@ def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str
         "Focus moves back to Big Tech earnings this week.",
         "Hedge fund launches stayed busy despite an investor shift into safe havens.",
         "Futures turn defensive ahead of Fed speakers.",
+        # Stock-pick advice and acquisitions buy no segment.
+        'Should You Buy These 3 "Magnificent Seven" Stocks?',
+        "Investing Outlook: Buy These 4 Small-Cap Stocks Now",
+        "5 Materials Stocks to Buy on Strong Momentum",
+        "The insurer agreed to buy two regional banks for $2 billion.",
     ],
 )
 def test_no_flow_without_both_money_moving_and_a_destination(sentence: str) -> None:
