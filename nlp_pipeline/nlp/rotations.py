@@ -192,12 +192,15 @@ _HOLDINGS = r"(?:\w+ ){0,2}(?:holdings?|allocations?|exposure|weightings?|positi
 _RAISE = r"(?:increas|rais|boost|lift|add|build)(?:e|es|ed|ing|s|t)?"
 _CUT = r"(?:cut(?:s|ting)?|reduc(?:e|es|ed|ing)|trim(?:s|med|ming)?|lower(?:s|ed|ing)?|slash\w*)"
 # "buy" that moves no money between segments: stock-pick advice ("Should You Buy ...", "3 Stocks
-# to Buy") and acquisitions ("plans to buy an oil producer"). Removed before the cue search.
+# to Buy"), acquisitions ("plans to buy an oil producer"), ratings ("Strong Buy") and Best Buy.
+# Removed before the cue search.
 _NOT_A_FLOW_BUY = re.compile(
     r"(?:\bshould (?:you|i|investors) |\bwhy (?:you|investors) should |\btime to "
     r"|(?:^|[:!?])\W*)buy\b"
     r"|\b(?:plans?|planned|agree[sd]?|agreement|offer(?:s|ed)?|deal|bid|move|attempt|talks) "
-    r"to (?:buy|acquire)\b|\bto buy\W*$|\bbuy the dip\b|\bstocks? to buy\b",
+    r"to (?:buy|acquire)\b|\bto buy\W*$|\bbuy the dip\b|\bstocks? to buy\b"
+    # analysts' ratings and the retailer
+    r"|\b(?:strong |a )?buy (?:rank|rating|recommendation)s?\b|\bstrong buy\b|\bbest buy\b",
     re.IGNORECASE,
 )
 
@@ -239,6 +242,7 @@ _MOVES = re.compile(
         r"(?:seek|sought|seeking|find|found|finding) (?:refuge|shelter|safety)",
         r"safety of",
         r"crav(?:e|es|ed|ing)",
+        r"drawn to",
         r"hid(?:e|ing) (?:out )?in",
         r"flight[- ]to",
         r"chas(?:e|es|ed|ing)",
@@ -318,6 +322,7 @@ _ENTER_BEFORE = re.compile(
         r"(?:refuge|shelter|safety|hid(?:e|ing)) in" + _DETERMINERS,
         r"(?:relative )?safety of" + _DETERMINERS,
         r"crav(?:e|es|ed|ing)" + _FILLER,
+        r"drawn to(?: (?:those|these))?" + _DETERMINERS,
         r"overweight(?: \(?on\)?)?" + _DETERMINERS,
         r"embrac(?:e|es|ed|ing)" + _DETERMINERS,
         r"(?:scoop|snap)(?:s|ped|ping|ed)? up" + _DETERMINERS,
@@ -474,7 +479,8 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
 
 
 def sentence_flows(sentence: str) -> list[Flow]:
-    if not _MOVES.search(_NOT_A_FLOW_BUY.sub(" ", sentence)):
+    cues = _NOT_A_FLOW_BUY.sub(" ", sentence) if "buy" in sentence.lower() else sentence
+    if not _MOVES.search(cues):
         return []
     mentions = segment_mentions(sentence)
     if not mentions:

@@ -73,6 +73,7 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
             {("FINANCIALS", "UTILITIES")},
         ),
         ("Growth names are being eclipsed by defensive bets.", {("GROWTH", "DEFENSIVE")}),
+        ("People are more drawn to those mega-cap stocks.", {(None, "MEGA_CAP")}),
         (
             "Cyclical shares advanced as investors shifted their bets toward a reopening.",
             {(None, "CYCLICAL")},
@@ -108,6 +109,8 @@ def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str
         "Investing Outlook: Buy These 4 Small-Cap Stocks Now",
         "5 Materials Stocks to Buy on Strong Momentum",
         "The insurer agreed to buy two regional banks for $2 billion.",
+        "Earnings from Best Buy helped buoy retailers and consumer discretionary stocks.",
+        "Three stocks with a buy rank and strong momentum characteristics to consider today.",
     ],
 )
 def test_no_flow_without_both_money_moving_and_a_destination(sentence: str) -> None:
