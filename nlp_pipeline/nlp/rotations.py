@@ -188,8 +188,9 @@ _BARE_STYLE = re.compile(r"(?<![\w-])(growth|value)(?![\w-])", re.IGNORECASE)
 
 _NOT_ATTENTION = r"(?<!focus )(?<!attention )(?<!spotlight )(?<!focus has )(?<!attention has )"
 # A portfolio's weight in a segment changing: "raised their holdings of", "cut exposure to".
-_HOLDINGS = r"(?:\w+ ){0,2}(?:holdings?|allocations?|exposure|weightings?|positions?)"
-_RAISE = r"(?:increas|rais|boost|lift|add|build)(?:e|es|ed|ing|s|t)?"
+# Not "positions", which are jobs as often ("added 500 positions in its technology unit").
+_HOLDINGS = r"(?:[a-z]+ ){0,2}(?:holdings?|allocations?|exposure|weightings?)"
+_RAISE = r"(?:increas|rais|boost|lift|add|build|built)(?:e|es|ed|ing|s)?"
 _CUT = r"(?:cut(?:s|ting)?|reduc(?:e|es|ed|ing)|trim(?:s|med|ming)?|lower(?:s|ed|ing)?|slash\w*)"
 # "buy" that moves no money between segments: stock-pick advice ("Should You Buy ...", "3 Stocks
 # to Buy"), acquisitions ("plans to buy an oil producer"), ratings ("Strong Buy") and Best Buy.

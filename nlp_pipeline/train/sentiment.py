@@ -183,9 +183,9 @@ def news_pool(count: int, seed: int, data_dir: Path | None, cache: Path | None =
     naming count and seed, then one sentence a line) when it was made with the same count and
     seed, and written there otherwise."""
     if cache is not None and cache.exists():
-        header, *cached = cache.read_text(encoding="utf-8").splitlines()
-        if header == _pool_header(count, seed):
-            return cached
+        lines = cache.read_text(encoding="utf-8").splitlines()
+        if lines and lines[0] == _pool_header(count, seed):
+            return lines[1:]
     import spacy
 
     nlp = spacy.blank("en")

@@ -74,6 +74,7 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
         ),
         ("Growth names are being eclipsed by defensive bets.", {("GROWTH", "DEFENSIVE")}),
         ("People are more drawn to those mega-cap stocks.", {(None, "MEGA_CAP")}),
+        ("Funds built up their holdings of energy stocks.", {(None, "ENERGY")}),
         (
             "Cyclical shares advanced as investors shifted their bets toward a reopening.",
             {(None, "CYCLICAL")},
@@ -111,6 +112,8 @@ def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str
         "The insurer agreed to buy two regional banks for $2 billion.",
         "Earnings from Best Buy helped buoy retailers and consumer discretionary stocks.",
         "Three stocks with a buy rank and strong momentum characteristics to consider today.",
+        # Positions are jobs as often as holdings.
+        "The bank added 500 positions in its technology unit.",
     ],
 )
 def test_no_flow_without_both_money_moving_and_a_destination(sentence: str) -> None:

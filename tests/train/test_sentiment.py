@@ -140,6 +140,9 @@ def test_news_pool_reads_its_cache_and_rebuilds_for_other_settings(tmp_path: Pat
     assert news_pool(2, 5, missing, cache) == ["First sentence here.", "Second one."]
     with pytest.raises(DatasetError, match="reuters_2012_2013"):
         news_pool(3, 5, missing, cache)  # another count: rebuilt from the (missing) data
+    cache.write_text("")
+    with pytest.raises(DatasetError, match="reuters_2012_2013"):
+        news_pool(2, 5, missing, cache)  # an empty cache is no cache
 
 
 def test_teacher_ensemble_labels_the_pool_with_its_mean_logits(tmp_path: Path) -> None:
