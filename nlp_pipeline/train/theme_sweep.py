@@ -1,12 +1,13 @@
 """Compare theme-head settings on team dev without flattering dev-calibrated variants.
 
-    python -m nlp_pipeline.train.theme_sweep SCALE,L2[,TEAM_WEIGHT] ... [--dev-only]
+    python -m nlp_pipeline.train.theme_sweep SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE]] ... [--dev-only]
 
-For each setting (n-gram scale, 0 for embedding + cues only; l2; team weight, default 2) the
-recipe's out-of-fold probabilities are computed on the team dev and train items (folds by
-record). Thresholds and exclusive pairs are then chosen on one half of dev's records plus the
-train items (`--dev-only`: that half alone) and scored on the other half, both ways round; the
-mean micro-F1 / macro-F1 of the two halves is printed. The test split is never read.
+For each setting (n-gram scale, 0 for embedding + cues only; l2; team weight, default 2; dev
+share of the calibration rows, default the recipe's, 0 for each dev row once) the recipe's
+out-of-fold probabilities are computed on the team dev and train items (folds by record).
+Thresholds and exclusive pairs are then chosen on one half of dev's records plus the train items
+(`--dev-only`: that half alone) and scored on the other half, both ways round; the mean
+micro-F1 / macro-F1 of the two halves is printed. The test split is never read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nlp_pipeline.train.themes import (
     _fold_of,
     _sets,
     best_thresholds,
+    calibration_rows,
     design_matrix,
     exclusive_pairs,
     ngram_vectorizer,
@@ -36,7 +38,7 @@ from nlp_pipeline.train.themes import (
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("settings", nargs="+", help="SCALE,L2[,TEAM_WEIGHT]")
+    parser.add_argument("settings", nargs="+", help="SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE]]")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--dev-only", action="store_true", help="calibrate on the dev half alone")
     args = parser.parse_args(argv)
@@ -57,8 +59,13 @@ def main(argv: list[str] | None = None) -> None:
     for setting in args.settings:
         scale, l2, *rest = (float(v) for v in setting.split(","))
         weight = rest[0] if rest else base.weight_team
+        share = rest[1] if len(rest) > 1 else base.calibration_dev_share
         config = ThemeTrainingConfig(
-            models_dir=args.models, l2=l2, weight_team=weight, ngram_scale=scale
+            models_dir=args.models,
+            l2=l2,
+            weight_team=weight,
+            ngram_scale=scale,
+            calibration_dev_share=share,
         )
         rows = training_rows(themes, dev, extra, tfn_tweets, config)  # this team weight
         x = design_matrix(rows.texts, embeddings, patterns, ngram_vectorizer(rows.texts, config))
@@ -67,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         for side in (0, 1):
             calibration = dev_rows[half == side]
             if not args.dev_only:
-                calibration = np.concatenate([calibration, train_rows])
+                calibration = calibration_rows(
+                    calibration, train_rows, config.calibration_dev_share
+                )
             scored = dev_rows[half != side]
             thresholds = best_thresholds(oof[calibration], rows.labels[calibration])
             pairs = exclusive_pairs(oof[calibration], thresholds, rows.labels[calibration], ids)
@@ -75,7 +84,10 @@ def main(argv: list[str] | None = None) -> None:
             report = multilabel_scores(gold, _sets(oof[scored], thresholds, ids, pairs), ids)
             scores.append((report["micro"]["f1"], report["macro"]["f1"]))
         micro, macro = (float(np.mean(v)) for v in zip(*scores, strict=True))
-        print(f"scale {scale:g} l2 {l2:g} team weight {weight:g}: {micro:.3f} / {macro:.3f}")
+        print(
+            f"scale {scale:g} l2 {l2:g} team weight {weight:g} dev share {share:g}: "
+            f"{micro:.3f} / {macro:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -86,6 +86,15 @@ class ThemeTrainingConfig:
     # thresholds and exclusive pairs from the out-of-fold probabilities of dev and train items
     # (False: dev items only)
     calibrate_on_train: bool = True
+    # ... with dev items, drawn like the test split, repeated so that they make up about this
+    # share of the calibration rows (0: each once): train items were found by per-theme
+    # searches, so they hold more positives than running text and would set thresholds too low
+    calibration_dev_share: float = 0.4
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.calibration_dev_share < 1.0:
+            raise ThemeTrainingError("calibration_dev_share must be in [0, 1)")
+
     # TF-IDF word uni- and bigrams (seen in at least ngram_min_df rows) join the features at this
     # scale (0: embedding and cues only, fitted by Newton steps instead of L-BFGS)
     ngram_scale: float = 12.0
@@ -330,6 +339,15 @@ def best_thresholds(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return thresholds
 
 
+def calibration_rows(dev_rows: np.ndarray, train_rows: np.ndarray, dev_share: float) -> np.ndarray:
+    """Row indices for choosing thresholds: the train rows once and each dev row repeated so
+    that dev makes up about `dev_share` of the rows (at least once each; 0: once each)."""
+    if not len(train_rows) or not len(dev_rows):
+        return np.concatenate([dev_rows, train_rows])
+    copies = max(1, round(dev_share / (1 - dev_share) * len(train_rows) / len(dev_rows)))
+    return np.concatenate([np.repeat(dev_rows, copies), train_rows])
+
+
 def _fold_of(item_id: str) -> int:
     return int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % FOLDS
 
@@ -404,7 +422,12 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     team_positions = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
     team_items = dev + extra  # the order of their rows
     oof = out_of_fold(x, rows, record_folds(len(rows.texts), team_positions, team_items), config)
-    calibration = team_positions if config.calibrate_on_train else team_positions[: len(dev)]
+    dev_positions, train_positions = team_positions[: len(dev)], team_positions[len(dev) :]
+    calibration = (
+        calibration_rows(dev_positions, train_positions, config.calibration_dev_share)
+        if config.calibrate_on_train
+        else dev_positions
+    )
     thresholds = best_thresholds(oof[calibration], rows.labels[calibration])
     pairs = exclusive_pairs(oof[calibration], thresholds, rows.labels[calibration], ids)
     weights, bias = fit_heads(x, rows, np.ones(len(rows.texts), bool), config)

@@ -13,7 +13,9 @@ from nlp_pipeline.nlp.theme_head import NgramVectorizer, fit_logistic
 from nlp_pipeline.nlp.themes import Theme
 from nlp_pipeline.train.themes import (
     ThemeTrainingConfig,
+    ThemeTrainingError,
     best_thresholds,
+    calibration_rows,
     design_matrix,
     fit_logistic_lbfgs,
     record_folds,
@@ -118,3 +120,14 @@ def test_design_matrix_puts_the_ngram_columns_after_embedding_and_cues() -> None
     assert np.allclose(x, expected)
     dense = design_matrix(texts, embeddings, patterns, None)
     assert isinstance(dense, np.ndarray) and dense.shape == (2, 3)
+
+
+def test_calibration_rows_weigh_dev_to_the_asked_share() -> None:
+    dev, train = np.arange(10), np.arange(10, 70)
+    rows = calibration_rows(dev, train, 0.4)
+    # 0.4 / 0.6 x 60 / 10 = 4 copies of each dev row: 40 of 100 rows
+    assert sorted(rows.tolist()) == sorted([*np.repeat(dev, 4).tolist(), *train.tolist()])
+    assert calibration_rows(dev, train, 0.0).tolist() == [*range(70)]  # each once
+    assert calibration_rows(dev, np.arange(0), 0.4).tolist() == [*range(10)]
+    with pytest.raises(ThemeTrainingError, match="calibration_dev_share"):
+        ThemeTrainingConfig(models_dir=Path("models"), calibration_dev_share=1.0)
