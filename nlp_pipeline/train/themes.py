@@ -91,14 +91,14 @@ class ThemeTrainingConfig:
     # searches, so they hold more positives than running text and would set thresholds too low
     calibration_dev_share: float = 0.4
 
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.calibration_dev_share < 1.0:
-            raise ThemeTrainingError("calibration_dev_share must be in [0, 1)")
-
     # TF-IDF word uni- and bigrams (seen in at least ngram_min_df rows) join the features at this
     # scale (0: embedding and cues only, fitted by Newton steps instead of L-BFGS)
     ngram_scale: float = 12.0
     ngram_min_df: int = 2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.calibration_dev_share < 1.0:
+            raise ThemeTrainingError("calibration_dev_share must be in [0, 1)")
 
 
 class ThemeTrainingError(PipelineError):
