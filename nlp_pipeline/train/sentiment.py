@@ -754,7 +754,8 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
             "embedding_dim": int(student.encoder.config.hidden_size),
             "base": "sentence-transformers/all-MiniLM-L6-v2",
             "teacher": (
-                f"sentence-transformers/all-mpnet-base-v2 x {len(config.teacher_seeds)} seeds"
+                "sentence-transformers/all-mpnet-base-v2"
+                + (f" x {len(config.teacher_seeds)} seeds" if len(config.teacher_seeds) > 1 else "")
                 if config.distill
                 else None
             ),
