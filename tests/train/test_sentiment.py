@@ -123,11 +123,11 @@ def test_config_checks_device_and_teacher_seeds(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="device"):
         SentimentTrainingConfig(tmp_path, tmp_path, device="tpu")
     with pytest.raises(TrainingError, match="teacher_seeds"):
-        SentimentTrainingConfig(tmp_path, tmp_path, teacher_seeds=())
-    with pytest.raises(TrainingError, match="teacher_seeds"):
         SentimentTrainingConfig(tmp_path, tmp_path, teacher_seeds=(3, 3))
     # the shipped recipe: one teacher, CPU
-    assert SentimentTrainingConfig(tmp_path, tmp_path).teacher_seeds == (13,)
+    assert SentimentTrainingConfig(tmp_path, tmp_path).teachers == (13,)
+    assert SentimentTrainingConfig(tmp_path, tmp_path, seed=7).teachers == (7,)
+    assert SentimentTrainingConfig(tmp_path, tmp_path, teacher_seeds=(1, 2)).teachers == (1, 2)
 
 
 def test_news_pool_reads_its_cache_and_rebuilds_for_other_settings(tmp_path: Path) -> None:
