@@ -433,8 +433,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     weights, bias = fit_heads(x, rows, np.ones(len(rows.texts), bool), config)
 
     gold_dev = [set(item["themes"]) for item in dev]
-    dev_oof = oof[team_positions[: len(dev)]]
-    dev_report = multilabel_scores(gold_dev, _sets(dev_oof, thresholds, ids, pairs), ids)
+    dev_report = multilabel_scores(gold_dev, _sets(oof[dev_positions], thresholds, ids, pairs), ids)
     test_texts = [item["text"] for item in test]
     x_test = design_matrix(test_texts, encoder.encode(test_texts).embeddings, patterns, ngrams)
     test_probs = sigmoid(x_test @ weights.T + bias)
