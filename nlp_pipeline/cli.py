@@ -1405,7 +1405,7 @@ def build_parser() -> argparse.ArgumentParser:
         "teacher, --seed)",
     )
     t.add_argument(
-        "--pool", type=int, metavar="N", help="news sentences the teacher labels (default 24000)"
+        "--pool", type=int, metavar="N", help="news sentences the teacher labels (default 40000)"
     )
     t.add_argument("--student-epochs", type=int, metavar="N", help="default 2")
     t.add_argument("--version", help="version name written to config.json")
