@@ -2,7 +2,9 @@
 
 Datasets:
 - `team`: the team-labeled set in `models/themes/team_set/` (locators and sha1s only; the text
-  is resolved from the shared data folder), split `dev` (tuned on) or `test` (held out).
+  is resolved from the shared data folder), split `dev` (tuned on) or `test` (held out). Its
+  `labels.jsonl` carries themes and flows; `flows.jsonl` holds sentences labeled for flows only
+  (a flow-candidate sample, see its README), which count toward the rotation scores alone.
 - `tfn-topics`: `tfn_topics/topic_valid.csv` (never trained on), scored for the themes that map
   onto its topics only.
 
@@ -22,6 +24,7 @@ from nlp_pipeline.datasets import DatasetError, shared_data_dir
 from nlp_pipeline.nlp.encoder import EncodedSentences
 
 TEAM_SET_DIR = Path(__file__).resolve().parents[2] / "models" / "themes" / "team_set"
+FLOW_SET_FILE = "flows.jsonl"
 # tfn_topics label -> the narrative theme it maps onto closely (MANIFEST.md of tfn_topics).
 TFN_THEME_OF_TOPIC: dict[int, str] = {
     5: "earnings",
@@ -40,12 +43,15 @@ Flow = tuple[str | None, str]
 
 
 def load_team_set(
-    data_dir: Path | None = None, team_set_dir: Path = TEAM_SET_DIR
+    data_dir: Path | None = None,
+    team_set_dir: Path = TEAM_SET_DIR,
+    labels_file: str = "labels.jsonl",
 ) -> list[dict[str, Any]]:
-    """The team-labeled items with their text (see `models/themes/team_set/resolve.py`)."""
+    """The team-labeled items with their text (see `models/themes/team_set/resolve.py`);
+    `labels_file="flows.jsonl"` gives the flow-only items (no `themes` key)."""
     data = data_dir or shared_data_dir()
     resolver = team_set_dir / "resolve.py"
-    if not resolver.is_file() or not (team_set_dir / "labels.jsonl").is_file():
+    if not resolver.is_file() or not (team_set_dir / labels_file).is_file():
         raise DatasetError(f"team theme set not found in {team_set_dir}")
     if not data.is_dir():
         raise DatasetError(f"{data} not found (set NLP_PIPELINE_SHARED_DATA to the shared data)")
@@ -55,7 +61,7 @@ def load_team_set(
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
-        items: list[dict[str, Any]] = module.load_team_set(data, team_set_dir / "labels.jsonl")
+        items: list[dict[str, Any]] = module.load_team_set(data, team_set_dir / labels_file)
     except ValueError as exc:
         raise DatasetError(f"team theme set: {exc}") from None
     return items
@@ -133,7 +139,10 @@ def evaluate_team(
     theme_ids: Sequence[str],
     extract: Callable[[Sequence[str], EncodedSentences], list[list[tuple[str | None, str, float]]]]
     | None = None,
+    flow_items: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
+    """Theme scores on `items`; with `extract`, flow scores on `items` and the flow-only
+    `flow_items` together (`rotations`) and on each set alone (`rotations_by_set`)."""
     texts = [item["text"] for item in items]
     encoded = encode(texts)
     predicted = [set(scores) for scores in predict(texts, encoded)]
@@ -141,11 +150,27 @@ def evaluate_team(
     report = multilabel_scores(gold, predicted, theme_ids)
     if extract is not None:
         flows = extract(texts, encoded)
-        report["rotations"] = flow_scores(
+        flow_texts = [item["text"] for item in flow_items]
+        flows_only = extract(flow_texts, encode(flow_texts)) if flow_items else []
+        by_set = {
+            "team": _flow_report(items, flows),
+            "flow_set": _flow_report(flow_items, flows_only),
+        }
+        report["rotations"] = _flow_report([*items, *flow_items], [*flows, *flows_only])
+        report["rotations_by_set"] = by_set
+    return report
+
+
+def _flow_report(
+    items: Sequence[dict[str, Any]], flows: Sequence[Sequence[tuple[str | None, str, float]]]
+) -> dict[str, Any]:
+    return {
+        **flow_scores(
             [{(f["from"], f["to"]) for f in item.get("rotations") or []} for item in items],
             [{(source, target) for source, target, _ in per} for per in flows],
-        )
-    return report
+        ),
+        "items": len(items),
+    }
 
 
 def evaluate_tfn(
@@ -188,10 +213,15 @@ def evaluate(
         if split not in ("dev", "test"):
             raise DatasetError(f"team split must be dev or test, not {split!r}")
         items = [item for item in load_team_set(data_dir) if item["split"] == split]
+        flow_items = [
+            item
+            for item in load_team_set(data_dir, labels_file=FLOW_SET_FILE)
+            if item["split"] == split
+        ]
         extractor = PatternRotationExtractor()
         header.update({"split": split, "rotations_model": extractor.version})
         report = evaluate_team(
-            items, encoder.encode, head.predict, head.theme_ids, extractor.extract
+            items, encoder.encode, head.predict, head.theme_ids, extractor.extract, flow_items
         )
     elif dataset == "tfn-topics":
         header["split"] = "valid"

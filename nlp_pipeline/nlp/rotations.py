@@ -29,8 +29,10 @@ Flow = tuple[str | None, str, float]
 
 # 3: defensive positioning and laggards catching up; 4: holdings raised or cut, one group
 # eclipsed by another, a group rising "as investors shifted ...", and "buy" in stock-pick
-# advice or an acquisition is not a flow
-VERSION = "patterns-4"
+# advice or an acquisition is not a flow; 5: words that are also goods or property ("materials",
+# "real estate") and "momentum"/"growth" count only in their segment senses, one company is not
+# a segment, rescue money is not a flow, size lists, examples after a move into a group
+VERSION = "patterns-5"
 SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
 STYLE_SEGMENTS = ("GROWTH", "VALUE", "DEFENSIVE", "CYCLICAL", "MOMENTUM", "QUALITY")
 SECTOR_SEGMENTS = (
@@ -53,6 +55,15 @@ _N = (
     r"space|group|segment|index|indexes)"
 )
 _CAP = r"(?:[- ]?cap(?:italization)?s?|[- ]capitali[sz]ation)"
+# Style nouns: "growth sectors" and "growth companies" are the economy's or a firm's growth.
+_N_STYLE = r"(?:stocks?|shares|names|equities|funds|etfs?|plays|trades?|bets|index|indexes)"
+# A bare word that is also a good or an asset ("buy more materials", "buy real estate") names the
+# sector only beside another segment it is listed with ("industrials and materials").
+# or as what a portfolio holds ("raised their holdings of real estate").
+_LISTED = (
+    r"(?:(?<=and )|(?<=& )|(?<=, )|(?<=or )|(?<=holdings of )|(?<=exposure to )"
+    r"|(?<=allocation to )|(?<=allocations to )|(?<=overweight ))"
+)
 # Aliases per segment: regular expressions, matched case-insensitively on word boundaries.
 SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
     "MEGA_CAP": (
@@ -85,7 +96,7 @@ SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
         r"iwm",
     ),
     "GROWTH": (
-        rf"growth(?:[- ]oriented)? {_N}",
+        rf"growth(?:[- ]oriented)? {_N_STYLE}",
         r"high[- ]growth (?:tech(?:nology)? )?(?:stocks|names)",
     ),
     "VALUE": (rf"value {_N}", r"cheap(?:er)? stocks", r"bargain stocks"),
@@ -104,7 +115,7 @@ SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
         rf"economically sensitive {_N}",
         r"reopening (?:stocks|plays|trades?)",
     ),
-    "MOMENTUM": (rf"momentum(?: {_N})?", r"high[- ]fl(?:yers|ying (?:stocks|names|tech))"),
+    "MOMENTUM": (rf"momentum {_N}", r"high[- ]fl(?:yers|ying (?:stocks|names|tech))"),
     "QUALITY": (rf"(?:high[- ])?quality {_N}",),
     "INFORMATION_TECHNOLOGY": (
         r"(?:ai )?chip ?(?:makers|stocks|companies|designers|names)",
@@ -164,22 +175,30 @@ SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
         r"machinery makers",
     ),
     "MATERIALS": (
-        rf"materials(?: {_N})?",
+        rf"(?:basic )?materials {_N}",
+        r"basic materials",
+        _LISTED + r"materials",
+        r"materials(?= (?:and|&) )",
         r"miners",
         rf"mining {_N}",
         rf"metals? (?:(?:and|&) mining|{_N})",
         r"chemical (?:makers|companies|stocks)",
         r"steelmakers",
     ),
-    "REAL_ESTATE": (rf"real estate(?: {_N})?", r"reits?", rf"property {_N}"),
+    "REAL_ESTATE": (
+        rf"real estate {_N}",
+        _LISTED + r"real estate",
+        r"real estate(?= (?:and|&) )",
+        r"reits?",
+        rf"property {_N}",
+    ),
     "UTILITIES": (rf"utilit(?:y {_N}|ies)(?: {_N})?", r"power producers"),
 }
 # "small and mid caps", "small- and mid-cap stocks": two size segments in one phrase.
 _SIZE_WORD = {"mega": "MEGA_CAP", "large": "LARGE_CAP", "mid": "MID_CAP", "small": "SMALL_CAP"}
 _SIZE_PAIR = re.compile(
-    r"(?<!\w)(mega|large|mid|small)-?\s+(?:and|&|or|to)\s+(mega|large|mid|small)"
-    + _CAP
-    + rf"(?: {_N})?(?!\w)",
+    r"(?<!\w)(mega|large|mid|small)-?,?\s+(?:(mega|large|mid|small)-?,?\s+)?(?:and|&|or|to)\s+"
+    r"(mega|large|mid|small)" + _CAP + rf"(?: {_N})?(?!\w)",
     re.IGNORECASE,
 )
 # Bare "growth"/"value" count as styles only when the sentence names both ("from growth to value").
@@ -201,7 +220,10 @@ _NOT_A_FLOW_BUY = re.compile(
     r"|\b(?:plans?|planned|agree[sd]?|agreement|offer(?:s|ed)?|deal|bid|move|attempt|talks) "
     r"to (?:buy|acquire)\b|\bto buy\W*$|\bbuy the dip\b|\bstocks? to buy\b"
     # analysts' ratings and the retailer
-    r"|\b(?:strong |a )?buy (?:rank|rating|recommendation)s?\b|\bstrong buy\b|\bbest buy\b",
+    r"|\b(?:strong |a )?buy (?:rank|rating|recommendation)s?\b|\bstrong buy\b|\bbest buy\b"
+    r"|\(\s*buy\s*\)"
+    # "is to buy U.S. solar energy company Power-One": an acquisition announced
+    r"|\b(?:is|are|was|were) to buy\b",
     re.IGNORECASE,
 )
 
@@ -220,6 +242,7 @@ _MOVES = re.compile(
         r"outflows?",
         r"pour(?:s|ed|ing)?",
         r"pil(?:e|es|ed|ing) (?:in|into|back)",
+        r"crowd(?:s|ed|ing)? in(?:to)?",
         r"money",
         r"cash",
         r"capital",
@@ -289,6 +312,8 @@ _LEAVE_BEFORE = re.compile(
         r"abandon(?:s|ed|ing)?",
         r"shun(?:s|ned|ning)?",
         r"underweight",
+        # "buying assets shed by larger banks": the segment is the seller
+        r"(?:shed|sold|offloaded|divested|dumped|spun off) by(?: (?:larger|bigger|weaker))?",
         _CUT + " " + _HOLDINGS + r" (?:of|in|to)",
     )
     + _DETERMINERS,
@@ -317,7 +342,8 @@ _ENTER_BEFORE = re.compile(
         r"bought" + _FILLER,
         r"favou?r(?:s|ed|ing)?" + _DETERMINERS,
         r"prefer(?:s|red|ring|ence for)?" + _FILLER,
-        r"inflows? (?:into|to|for)" + _DETERMINERS,
+        r"inflows? (?:to|for)" + _DETERMINERS,
+        r"(?:in)?flows?(?:\s+[\w'’-]+){0,4}?\s+(?:into|across)" + _DETERMINERS,
         r"add(?:s|ed|ing)?" + _DETERMINERS,
         r"chas(?:e|es|ed|ing)" + _DETERMINERS,
         r"(?:refuge|shelter|safety|hid(?:e|ing)) in" + _DETERMINERS,
@@ -381,6 +407,20 @@ _JOIN = re.compile(
     r"^\s*(?:,\s*(?:and|or)?|and|or|&|as well as|plus)\s*(?:the\s+)?$", re.IGNORECASE
 )
 _CLAUSE = re.compile(r"[;:]|,\s*(?:while|but|as|and)\b|\b(?:while|but|whereas|as)\b", re.IGNORECASE)
+# "piling into these stocks, particularly the biggest momentum names": the examples named after a
+# move into an unnamed group are where the money went.
+_EXAMPLES = re.compile(
+    r"\b(?:particularly|especially|notably|including|such as|mainly|mostly)"
+    r"(?:\s+(?:some|many|several|a few|one) of)?(?:\s+the\s+(?:biggest|largest|hottest))?"
+    + _DETERMINERS,
+    re.IGNORECASE,
+)
+_MOVED_INTO = re.compile(
+    r"\b(?:pil(?:e|es|ed|ing)|pour(?:s|ed|ing)?|flock(?:s|ed|ing)?|rotat\w*|shift\w*|"
+    r"mov(?:e|es|ed|ing)|crowd(?:s|ed|ing)?|flow(?:s|ed|ing)?)\s+(?:(?:money|cash|capital)\s+)?"
+    r"in(?:to)?\b",
+    re.IGNORECASE,
+)
 LEAVE, ENTER = "leave", "enter"
 
 
@@ -396,9 +436,14 @@ class _Mention:
 _FOCUSED = rf"(?:-(?:focused|oriented|heavy|related|linked) {_N})?"
 
 
+# "a solar energy company", "a real estate firm": one company, not the segment.
+_ONE_COMPANY = r"(?! (?:company|firm|group|producer|maker|business|unit|division|subsidiary)\b)"
+
+
 def _alias_pattern(aliases: Sequence[str]) -> re.Pattern[str]:
     return re.compile(
-        r"(?<![\w-])(?:" + "|".join(aliases) + r")" + _FOCUSED + r"(?![\w-])", re.IGNORECASE
+        r"(?<![\w-])(?:" + "|".join(aliases) + r")" + _FOCUSED + r"(?![\w-])" + _ONE_COMPANY,
+        re.IGNORECASE,
     )
 
 
@@ -410,10 +455,11 @@ def segment_mentions(sentence: str) -> list[_Mention]:
     first word of a compound names the segment)."""
     found: list[_Mention] = []
     for match in _SIZE_PAIR.finditer(sentence):
-        for group in (1, 2):
-            found.append(
-                _Mention(match.start(), match.end(), _SIZE_WORD[match.group(group).lower()])
-            )
+        for group in (1, 2, 3):
+            if match.group(group):
+                found.append(
+                    _Mention(match.start(), match.end(), _SIZE_WORD[match.group(group).lower()])
+                )
     for segment, pattern in _PATTERNS.items():
         for match in pattern.finditer(sentence):
             found.append(_Mention(match.start(), match.end(), segment))
@@ -463,8 +509,10 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
             mention.side = ENTER
         elif _LEAVE_AFTER.search(right):
             mention.side = LEAVE
-        elif _ENTER_AFTER.search(right) or (
-            mention.segment in STYLE_SEGMENTS and _STYLE_STANCE.search(right)
+        elif (
+            _ENTER_AFTER.search(right)
+            or (mention.segment in STYLE_SEGMENTS and _STYLE_STANCE.search(right))
+            or (_EXAMPLES.search(left) and _MOVED_INTO.search(sentence, 0, mention.start))
         ):
             mention.side = ENTER
         previous_end = mention.end
@@ -479,9 +527,22 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
             before.side = after.side
 
 
+# Public money rescuing banks ("poured into weak Spanish banks", recapitalisation): no market flow.
+_RESCUE = re.compile(
+    r"\b(?:bail(?:ed|ing)?[- ]?outs?|recapitali[sz]\w*|rescue (?:fund|package|loan)s?|"
+    r"capital shortfalls?)\b",
+    re.IGNORECASE,
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group())  # keep offsets: mentions are found in the same text
+
+
 def sentence_flows(sentence: str) -> list[Flow]:
-    cues = _NOT_A_FLOW_BUY.sub(" ", sentence) if "buy" in sentence.lower() else sentence
-    if not _MOVES.search(cues):
+    if "buy" in sentence.lower():
+        sentence = _NOT_A_FLOW_BUY.sub(_blank, sentence)
+    if not _MOVES.search(sentence) or _RESCUE.search(sentence):
         return []
     mentions = segment_mentions(sentence)
     if not mentions:

@@ -8,7 +8,14 @@ import json
 import pytest
 
 from nlp_pipeline.cli import main
-from nlp_pipeline.evaluation.themes import TEAM_SET_DIR, flow_scores, multilabel_scores
+from nlp_pipeline.evaluation.themes import (
+    FLOW_SET_FILE,
+    TEAM_SET_DIR,
+    evaluate_team,
+    flow_scores,
+    multilabel_scores,
+)
+from nlp_pipeline.nlp.rotations import PatternRotationExtractor
 from tests.conftest import CORE_THEME_IDS, REPO, shared_data
 
 FLOORS = REPO / "models" / "themes" / "quality_floors.json"
@@ -40,12 +47,64 @@ def test_flow_scores_compare_sets_of_pairs() -> None:
     }
 
 
+def test_flow_only_items_count_toward_the_rotation_scores_alone() -> None:
+    themed = [
+        {
+            "text": "Money rotated out of mega caps and into small caps.",
+            "themes": ["small_cap_rotation"],
+            "rotations": [{"from": "MEGA_CAP", "to": "SMALL_CAP"}],
+        }
+    ]
+    flow_only = [
+        {
+            "text": "Investors piled into utilities.",
+            "rotations": [{"from": None, "to": "UTILITIES"}],
+        },
+        # the side left is in the gold flow but not in the sentence: (None, FINANCIALS) misses it
+        {"text": "Funds piled into banks.", "rotations": [{"from": "ENERGY", "to": "FINANCIALS"}]},
+        {"text": "Banks led the gains.", "rotations": []},
+    ]
+    report = evaluate_team(
+        themed,
+        lambda texts: None,  # type: ignore[arg-type,return-value]  # patterns read no embeddings
+        lambda texts, encoded: [{"small_cap_rotation": 0.9} for _ in texts],
+        ["small_cap_rotation"],
+        PatternRotationExtractor().extract,
+        flow_only,
+    )
+    assert report["items"] == 1 and report["micro"]["f1"] == 1.0
+    assert report["rotations_by_set"]["team"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "gold": 1,
+        "predicted": 1,
+        "items": 1,
+    }
+    assert report["rotations_by_set"]["flow_set"] == {
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "gold": 2,
+        "predicted": 2,
+        "items": 3,
+    }
+    assert report["rotations"] == {
+        "precision": 0.6667,
+        "recall": 0.6667,
+        "f1": 0.6667,
+        "gold": 3,
+        "predicted": 3,
+        "items": 4,
+    }
+
+
 def test_quality_gate_on_the_team_test_split(capsys: pytest.CaptureFixture[str]) -> None:
     """The shipped head must not fall below the pinned floors (lowering one is deliberate)."""
     shared_data("reuters_2012_2013")
     if not (REPO / "models" / "themes" / "head.npz").is_file():
         pytest.skip("no trained theme head in models/themes")
-    assert (TEAM_SET_DIR / "labels.jsonl").is_file()
+    assert (TEAM_SET_DIR / "labels.jsonl").is_file() and (TEAM_SET_DIR / FLOW_SET_FILE).is_file()
     floors = json.loads(FLOORS.read_text())["team_test"]
     assert main(["eval", "themes", "--dataset", "team", "--split", "test"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -55,4 +114,6 @@ def test_quality_gate_on_the_team_test_split(capsys: pytest.CaptureFixture[str])
     assert report["macro"]["f1"] >= floors["macro_f1"]
     for theme_id, floor in floors["theme_f1"].items():
         assert report["themes"][theme_id]["f1"] >= floor, theme_id
+    assert report["rotations_by_set"]["flow_set"]["items"] >= 100
     assert report["rotations"]["precision"] >= floors["rotations_precision"]
+    assert report["rotations"]["recall"] >= floors["rotations_recall"]

@@ -79,6 +79,19 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
             "Cyclical shares advanced as investors shifted their bets toward a reopening.",
             {(None, "CYCLICAL")},
         ),
+        # Size lists, examples named after a move into an unnamed group, holdings of a sector.
+        (
+            "ETF inflows were spread evenly across the small-, mid- and large-cap categories.",
+            {(None, "SMALL_CAP"), (None, "MID_CAP"), (None, "LARGE_CAP")},
+        ),
+        (
+            "Investors have been crowding into these stocks for years, especially momentum names.",
+            {(None, "MOMENTUM")},
+        ),
+        (
+            "Global investors raised their holdings of real estate to a five-year high.",
+            {(None, "REAL_ESTATE")},
+        ),
     ],
 )
 def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str]]) -> None:
@@ -114,6 +127,15 @@ def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str
         "Three stocks with a buy rank and strong momentum characteristics to consider today.",
         # Positions are jobs as often as holdings.
         "The bank added 500 positions in its technology unit.",
+        # Goods and property bought, one company acquired, a seller, an economy's growth.
+        "The plant wanted to buy more materials than its suppliers could sell.",
+        "He invests his money in everything from stocks to real estate.",
+        "The utility group is to buy a solar energy company for $1 billion.",
+        "Servicers grew by buying assets shed by larger banks.",
+        "Firms should exit loss-making lines and shift to growth sectors.",
+        # Rescue money and ratings are not market flows.
+        "Taxpayer money poured into bailed-out banks last year.",
+        "Four stocks with a Zacks Rank #2 (Buy) and strong momentum to consider today.",
     ],
 )
 def test_no_flow_without_both_money_moving_and_a_destination(sentence: str) -> None:
