@@ -92,6 +92,10 @@ def flows(sentence: str) -> set[tuple[str | None, str]]:
             "Global investors raised their holdings of real estate to a five-year high.",
             {(None, "REAL_ESTATE")},
         ),
+        (
+            "Utilities were a popular defensive play among investors this year.",
+            {(None, "UTILITIES")},
+        ),
     ],
 )
 def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str]]) -> None:
