@@ -51,8 +51,9 @@ def load_team_set(
     `labels_file="flows.jsonl"` gives the flow-only items (no `themes` key)."""
     data = data_dir or shared_data_dir()
     resolver = team_set_dir / "resolve.py"
-    if not resolver.is_file() or not (team_set_dir / labels_file).is_file():
-        raise DatasetError(f"team theme set not found in {team_set_dir}")
+    for needed in (resolver, team_set_dir / labels_file):
+        if not needed.is_file():
+            raise DatasetError(f"team theme set incomplete: {needed} not found")
     if not data.is_dir():
         raise DatasetError(f"{data} not found (set NLP_PIPELINE_SHARED_DATA to the shared data)")
     spec = importlib.util.spec_from_file_location("nlp_pipeline_team_set_resolve", resolver)

@@ -4,15 +4,18 @@ shipped head on the team test split against the floors in models/themes/quality_
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from nlp_pipeline.cli import main
+from nlp_pipeline.datasets import DatasetError
 from nlp_pipeline.evaluation.themes import (
     FLOW_SET_FILE,
     TEAM_SET_DIR,
     evaluate_team,
     flow_scores,
+    load_team_set,
     multilabel_scores,
 )
 from nlp_pipeline.nlp.rotations import PatternRotationExtractor
@@ -97,6 +100,14 @@ def test_flow_only_items_count_toward_the_rotation_scores_alone() -> None:
         "predicted": 3,
         "items": 4,
     }
+
+
+def test_a_missing_label_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "resolve.py").write_text((TEAM_SET_DIR / "resolve.py").read_text())
+    (tmp_path / "labels.jsonl").write_text("")
+    assert load_team_set(tmp_path, tmp_path) == []
+    with pytest.raises(DatasetError, match=r"flows\.jsonl not found"):
+        load_team_set(tmp_path, tmp_path, labels_file=FLOW_SET_FILE)
 
 
 def test_quality_gate_on_the_team_test_split(capsys: pytest.CaptureFixture[str]) -> None:
