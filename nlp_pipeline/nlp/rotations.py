@@ -58,8 +58,8 @@ _CAP = r"(?:[- ]?cap(?:italization)?s?|[- ]capitali[sz]ation)"
 # Style nouns: "growth sectors" and "growth companies" are the economy's or a firm's growth.
 _N_STYLE = r"(?:stocks?|shares|names|equities|funds|etfs?|plays|trades?|bets|index|indexes)"
 # A bare word that is also a good or an asset ("buy more materials", "buy real estate") names the
-# sector only beside another segment it is listed with ("industrials and materials").
-# or as what a portfolio holds ("raised their holdings of real estate").
+# sector only beside another segment it is listed with ("industrials and materials") or as what a
+# portfolio holds ("raised their holdings of real estate").
 _LISTED = (
     r"(?:(?<=and )|(?<=& )|(?<=, )|(?<=or )|(?<=holdings of )|(?<=exposure to )"
     r"|(?<=allocation to )|(?<=allocations to )|(?<=overweight ))"
