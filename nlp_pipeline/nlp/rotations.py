@@ -232,6 +232,13 @@ def _alternatives(*parts: str) -> str:
     return "(?:" + "|".join(parts) + ")"
 
 
+# "was a popular defensive play among investors": a group investors favour.
+_POPULAR_PLAY = (
+    r"(?:popular|favou?red|favou?rite|crowded) (?:\w+ )?(?:play|bet|trade|pick)s? "
+    r"(?:among|with|for)"
+)
+
+
 # Money moving: without one of these the sentence has no flow.
 _MOVES = re.compile(
     r"(?<!\w)"
@@ -243,9 +250,7 @@ _MOVES = re.compile(
         r"pour(?:s|ed|ing)?",
         r"pil(?:e|es|ed|ing) (?:in|into|back)",
         r"crowd(?:s|ed|ing)? in(?:to)?",
-        # "was a popular defensive play among investors"
-        r"(?:popular|favou?red|favou?rite|crowded) (?:\w+ )?(?:play|bet|trade|pick)s? "
-        r"(?:among|with|for) (?:investors|traders|funds|fund managers)",
+        _POPULAR_PLAY + r" (?:investors|traders|funds|fund managers)",
         r"money",
         r"cash",
         r"capital",
@@ -396,9 +401,7 @@ _ENTER_AFTER = re.compile(
         r"(?:saw|see|sees|seen|drew|draw|draws|drawing|pull(?:s|ed)? in|experienc(?:e|es|ed|ing)|"
         r"post(?:s|ed)?|record(?:s|ed)?|log(?:s|ged)?|had) (?:\w+ ){0,2}inflows?",
         r"(?:are|were|was|is) (?:bought|in favou?r)",
-        r"(?:are|were|was|is|has been|have been) (?:\w+ )?(?:a |the )?"
-        r"(?:popular|favou?red|favou?rite|crowded) (?:\w+ )?(?:play|bet|trade|pick)s? "
-        r"(?:among|with|for)",
+        r"(?:are|were|was|is|has been|have been) (?:\w+ )?(?:a |the )?" + _POPULAR_PLAY,
         r"(?:(?:have|has) been |are |were |is |was )?(?:catch(?:es|ing)?[- ]up|caught up|"
         r"play(?:s|ed|ing)? catch[- ]up)",
         # "cyclical shares advancing as investors shifted their bets": the group money lifts
