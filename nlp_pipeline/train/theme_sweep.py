@@ -1,6 +1,7 @@
 """Compare theme-head settings on team dev without flattering dev-calibrated variants.
 
     python -m nlp_pipeline.train.theme_sweep SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE]] ... [--dev-only]
+        [--hf-encoder DIR]
 
 For each setting (n-gram scale, 0 for embedding + cues only; l2; team weight, default 2; dev
 share of the calibration rows, default the recipe's, 0 for each dev row once) the recipe's
@@ -8,6 +9,11 @@ out-of-fold probabilities are computed on the team dev and train items (folds by
 Thresholds and exclusive pairs are then chosen on one half of dev's records plus the train items
 (`--dev-only`: that half alone) and scored on the other half, both ways round; the mean
 micro-F1 / macro-F1 of the two halves is printed. The test split is never read.
+
+`--hf-encoder DIR` swaps the shipped encoder for another one, to ask whether a larger encoder
+would help the head: the rows are embedded by a Hugging Face model folder (for example
+all-mpnet-base-v2, models/sentiment/README.md says how to get it offline) with mean pooling, as
+the shipped encoder's `embedding` output is made. It needs the `train` extra (torch).
 """
 
 from __future__ import annotations
@@ -36,11 +42,38 @@ from nlp_pipeline.train.themes import (
 )
 
 
+def mean_pooled_embeddings(model_dir: Path, texts: list[str], batch: int = 64) -> np.ndarray:
+    """Unit-length mean-pooled final states of a Hugging Face encoder (at most 128 tokens)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir).eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
+    out = np.zeros((len(texts), model.config.hidden_size), np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            encoded = tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=128,
+                return_tensors="pt",
+            )
+            states = model(**encoded).last_hidden_state
+            mask = encoded["attention_mask"].unsqueeze(-1).float()
+            pooled = (states * mask).sum(1) / mask.sum(1)
+            out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("settings", nargs="+", help="SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE]]")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--dev-only", action="store_true", help="calibrate on the dev half alone")
+    parser.add_argument("--hf-encoder", type=Path, help="embed with this Hugging Face model folder")
     args = parser.parse_args(argv)
     base = ThemeTrainingConfig(models_dir=args.models)
     themes, _ = load_taxonomy([args.models / "themes" / "taxonomy.yaml"])
@@ -50,7 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     extra = [item for item in items if item["split"] == "train"]
     tfn_tweets = tfn_topics("train")
     rows = training_rows(themes, dev, extra, tfn_tweets, base)
-    embeddings = SentenceEncoder(args.models / "sentiment").encode(rows.texts).embeddings
+    if args.hf_encoder:
+        embeddings = mean_pooled_embeddings(args.hf_encoder, rows.texts)
+    else:
+        embeddings = SentenceEncoder(args.models / "sentiment").encode(rows.texts).embeddings
     patterns = [cue_pattern(t.keywords) for t in themes]
     team = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
     folds = record_folds(len(rows.texts), team, dev + extra)
