@@ -1,4 +1,5 @@
-"""The sweep's other-encoder option: embeddings come back unit-length and in input order."""
+"""The sweep's other-encoder option: embeddings come back unit-length, in input order, and
+unchanged by padding."""
 
 from __future__ import annotations
 
@@ -19,3 +20,6 @@ def test_mean_pooled_embeddings_keep_input_order_and_unit_length() -> None:
     np.testing.assert_allclose(forward[0], backward[1], atol=1e-5)
     np.testing.assert_allclose(forward[1], backward[0], atol=1e-5)
     assert float(forward[0] @ forward[1]) < 0.9  # two different sentences, two different rows
+    # in one padded batch the short sentence's padding must not enter its mean
+    together = mean_pooled_embeddings(base, [long, short], batch=2)
+    np.testing.assert_allclose(together, forward, atol=1e-4)
