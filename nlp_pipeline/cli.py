@@ -759,6 +759,7 @@ def cmd_eval_themes(args: argparse.Namespace, out: TextIO) -> int:
     report = evaluate(
         args.dataset,
         args.split,
+        models_dir=Path(args.models) if args.models else None,
         themes_paths=[Path(p) for p in args.themes or []],
         data_dir=Path(args.data) if args.data else None,
     )
@@ -1476,6 +1477,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", required=True, choices=["team", "tfn-topics"])
     q.add_argument("--split", default="test", choices=["dev", "test"], help="team split")
     q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+    q.add_argument(
+        "--models",
+        metavar="DIR",
+        help="models folder whose themes/ head and sentiment/ encoder are scored (default: "
+        "./models, $NLP_PIPELINE_MODELS, the package's)",
+    )
 
     p = _command(
         sub,

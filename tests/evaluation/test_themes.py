@@ -4,8 +4,10 @@ shipped head on the team test split against the floors in models/themes/quality_
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nlp_pipeline.cli import main
@@ -128,3 +130,26 @@ def test_quality_gate_on_the_team_test_split(capsys: pytest.CaptureFixture[str])
     assert report["rotations_by_set"]["flow_set"]["items"] >= 100
     assert report["rotations"]["precision"] >= floors["rotations_precision"]
     assert report["rotations"]["recall"] >= floors["rotations_recall"]
+
+
+def test_eval_themes_models_option_scores_that_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--models DIR` scores DIR's head, not ./models: a copy of the shipped head whose
+    thresholds are out of reach predicts nothing, so its F1 is 0; a folder without a taxonomy is
+    named in the error."""
+    assert main(["eval", "themes", "--dataset", "team", "--models", str(tmp_path)]) == 2
+    assert str(tmp_path / "themes" / "taxonomy.yaml") in capsys.readouterr().err
+    shared_data("reuters_2012_2013")
+    if not (REPO / "models" / "themes" / "head.npz").is_file():
+        pytest.skip("no trained theme head in models/themes")
+    models = tmp_path / "models"
+    for part in ("themes", "sentiment"):
+        shutil.copytree(REPO / "models" / part, models / part)
+    with np.load(models / "themes" / "head.npz") as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    arrays["thresholds"] = np.full_like(arrays["thresholds"], 1.01)  # above any probability
+    np.savez(models / "themes" / "head.npz", **arrays)
+    assert main(["eval", "themes", "--dataset", "team", "--models", str(models)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["micro"]["f1"] == 0.0 and report["items"] >= 100
