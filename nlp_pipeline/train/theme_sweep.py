@@ -43,29 +43,18 @@ from nlp_pipeline.train.themes import (
 
 
 def mean_pooled_embeddings(model_dir: Path, texts: list[str], batch: int = 64) -> np.ndarray:
-    """Unit-length mean-pooled final states of a Hugging Face encoder (at most 128 tokens)."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+    """Unit-length mean-pooled final states of a Hugging Face encoder (at most 128 tokens),
+    computed as the sentiment recipe computes its anchors."""
+    from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModel.from_pretrained(model_dir).eval()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
-    out = np.zeros((len(texts), model.config.hidden_size), np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch):
-            rows = order[start : start + batch]
-            encoded = tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=128,
-                return_tensors="pt",
-            )
-            states = model(**encoded).last_hidden_state
-            mask = encoded["attention_mask"].unsqueeze(-1).float()
-            pooled = (states * mask).sum(1) / mask.sum(1)
-            out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-    return out
+    from nlp_pipeline.train.sentiment import build_classifier, forward_all
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    encoded = tokenizer(list(texts), truncation=True, max_length=128)["input_ids"]
+    model = build_classifier(model_dir)  # its untrained head's logits are not used
+    pooled = forward_all(model, encoded, tokenizer.pad_token_id, "embed", batch)[1]
+    unit: np.ndarray = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    return unit
 
 
 def main(argv: list[str] | None = None) -> None:
