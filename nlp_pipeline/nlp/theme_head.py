@@ -5,6 +5,9 @@ every core theme and, when the head carries a vocabulary, the sentence's TF-IDF 
 (`models/themes/head.npz`, made by `nlp-pipeline train themes`), with a decision threshold per
 theme calibrated out of fold on the team set. The embedding knows what a sentence is about; the
 n-grams tell close neighbours apart (a cut from a hike, capital spending from spending).
+A head that carries a memory (the embeddings and labels of the sentences it was fitted on) blends
+each theme's probability with a vote of the sentence's nearest labeled neighbours, which reads
+combinations of meaning a linear function of one embedding cannot.
 A user theme (`--themes FILE`) needs no retraining: its examples (and definition) are encoded
 once, on first use, and a small logistic regression separates them from a background of shipped
 sentence embeddings of other narratives; a user theme with only cue patterns is tagged by its
@@ -142,6 +145,55 @@ class NgramVectorizer:
         return out
 
 
+@dataclass
+class NeighbourMemory:
+    """Labeled sentences a head votes with: each query's `k` most similar rows (cosine of unit
+    embeddings) vote for each theme, weighted by exp(similarity / temperature) times the row's
+    training weight, among the rows whose label for that theme is known."""
+
+    embeddings: np.ndarray  # (rows, dim) unit length; saved as float16
+    labels: np.ndarray  # (rows, themes) 0/1
+    known: np.ndarray  # (rows, themes) 0/1
+    weight: np.ndarray  # (rows,)
+    k: int
+    temperature: float
+    blend: float  # probability = (1 - blend) * head + blend * vote
+
+    def __post_init__(self) -> None:
+        # float32 once, not per call: the analyzer votes once per batch of sentences
+        self.embeddings = np.asarray(self.embeddings, np.float32)
+        self.labels = np.asarray(self.labels, np.float32)
+        self.known = np.asarray(self.known, np.float32)
+        self.weight = np.asarray(self.weight, np.float32)
+
+    def votes(self, embeddings: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+        """(queries, themes) in [0, 1]; `exclude` (queries, rows) bool masks rows a query may
+        not vote with (the training recipe's out-of-fold votes)."""
+        memory, labels, known = self.embeddings, self.labels, self.known
+        out = np.zeros((len(embeddings), labels.shape[1]), np.float32)
+        k = min(self.k, len(memory))
+        if k == 0:
+            return out
+        for start in range(0, len(embeddings), 512):  # bounds the similarity matrix's size
+            sims = embeddings[start : start + 512].astype(np.float32) @ memory.T
+            if exclude is not None:
+                sims[exclude[start : start + 512]] = -np.inf
+            top = np.argpartition(sims, -k, axis=1)[:, -k:]  # unordered k largest
+            near = np.take_along_axis(sims, top, axis=1)
+            finite = np.isfinite(near)
+            scaled = np.where(finite, near - near.max(axis=1, keepdims=True), 0.0)
+            w = np.where(finite, np.exp(scaled / self.temperature), 0.0) * self.weight[top]
+            numerator = np.einsum("qk,qkt->qt", w, labels[top] * known[top])
+            denominator = np.einsum("qk,qkt->qt", w, known[top])
+            out[start : start + 512] = np.divide(
+                numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0
+            )
+        return out
+
+    def blended(self, probs: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+        return np.asarray((1.0 - self.blend) * probs + self.blend * self.votes(embeddings))
+
+
 def apply_exclusive_pairs(
     scores: dict[str, float], pairs: Sequence[Sequence[str]]
 ) -> dict[str, float]:
@@ -173,6 +225,7 @@ class TrainedHead:
     meta: dict[str, Any]
     # weights' last len(ngrams) columns read the n-grams; None: embedding and cues only
     ngrams: NgramVectorizer | None = None
+    memory: NeighbourMemory | None = None  # None: the logistic regressions alone
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -188,6 +241,16 @@ class TrainedHead:
             arrays["ngram_terms"] = np.array(terms, dtype=str)
             arrays["ngram_idf"] = self.ngrams.idf.astype(np.float32)
             meta["ngram_scale"] = self.ngrams.scale
+        if self.memory is not None:
+            arrays["memory_embeddings"] = self.memory.embeddings.astype(np.float16)
+            arrays["memory_labels"] = self.memory.labels.astype(np.uint8)
+            arrays["memory_known"] = self.memory.known.astype(np.uint8)
+            arrays["memory_weight"] = self.memory.weight.astype(np.float32)
+            meta["neighbours"] = {
+                "k": self.memory.k,
+                "temperature": self.memory.temperature,
+                "blend": self.memory.blend,
+            }
         # numpy's stubs type **kwds like its allow_pickle flag
         np.savez_compressed(directory / "head.npz", **arrays)  # type: ignore[arg-type]
         (directory / "head.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
@@ -202,6 +265,7 @@ class TrainedHead:
         try:
             meta = json.loads((directory / "head.json").read_text(encoding="utf-8"))
             ngrams = None
+            memory = None
             with np.load(directory / "head.npz", allow_pickle=False) as arrays:
                 weights, bias = arrays["weights"], arrays["bias"]
                 thresholds, background = arrays["thresholds"], arrays["background"]
@@ -211,6 +275,17 @@ class TrainedHead:
                         {t: i for i, t in enumerate(vocabulary)},
                         arrays["ngram_idf"].astype(np.float32),
                         float(meta["ngram_scale"]),
+                    )
+                if "memory_embeddings" in arrays:
+                    settings = meta["neighbours"]
+                    memory = NeighbourMemory(
+                        arrays["memory_embeddings"],
+                        arrays["memory_labels"],
+                        arrays["memory_known"],
+                        arrays["memory_weight"],
+                        int(settings["k"]),
+                        float(settings["temperature"]),
+                        float(settings["blend"]),
                     )
             theme_ids, cue_ids = list(meta["theme_ids"]), list(meta["cue_theme_ids"])
         except (OSError, ValueError, KeyError) as exc:
@@ -225,7 +300,17 @@ class TrainedHead:
                 f"bad theme head in {directory}: weights have {weights.shape[1]} columns, not "
                 f"embedding {background.shape[1]} + cues {len(cue_ids)} + n-grams {terms}"
             )
-        return cls(theme_ids, cue_ids, weights, bias, thresholds, background, meta, ngrams)
+        if memory is not None and (
+            memory.embeddings.shape[1] != background.shape[1]
+            or memory.labels.shape != (len(memory.embeddings), len(theme_ids))
+            or memory.known.shape != memory.labels.shape
+            or memory.weight.shape != (len(memory.embeddings),)
+        ):
+            raise ConfigError(
+                f"bad theme head in {directory}: the neighbour memory's arrays do not match "
+                f"{len(theme_ids)} themes of {background.shape[1]}-dimensional embeddings"
+            )
+        return cls(theme_ids, cue_ids, weights, bias, thresholds, background, meta, ngrams, memory)
 
     def logits(
         self,
@@ -241,15 +326,34 @@ class TrainedHead:
             out += self.ngrams.logits(sentences, self.weights[:, dense:])
         return np.asarray(out)
 
+    def probabilities(
+        self,
+        sentences: Sequence[str],
+        embeddings: np.ndarray,
+        patterns: Sequence[re.Pattern[str] | None],
+    ) -> np.ndarray:
+        """(sentences, themes): the logistic regressions' probabilities, blended with the
+        neighbours' vote when the head carries a memory; `thresholds` apply to these."""
+        probs = sigmoid(self.logits(sentences, embeddings, patterns))
+        return probs if self.memory is None else self.memory.blended(probs, embeddings)
+
     @property
     def kind(self) -> str:
-        """The head's version name: `embedding-2` reads n-grams, `embedding-1` does not."""
+        """The head's version name: `embedding-3` votes with neighbours and reads n-grams,
+        `embedding-2` reads n-grams, `embedding-1` neither."""
+        if self.memory is not None:
+            return "embedding-3"
         return "embedding-1" if self.ngrams is None else "embedding-2"
 
     @property
     def digest(self) -> str:
         digest = hashlib.sha1()
-        for array in (self.weights, self.bias, self.thresholds):
+        arrays = [self.weights, self.bias, self.thresholds]
+        if self.memory is not None:
+            memory = self.memory
+            arrays += [memory.embeddings, memory.labels, memory.known, memory.weight]
+            arrays.append(np.array([memory.k, memory.temperature, memory.blend]))
+        for array in arrays:
             digest.update(np.ascontiguousarray(array, np.float32).tobytes())
         return digest.hexdigest()[:8]
 
@@ -332,7 +436,7 @@ class EmbeddingThemeHead:
         if not sentences:
             return out
         head = self.head
-        probs = sigmoid(head.logits(sentences, encoded.embeddings, self._cue_patterns))
+        probs = head.probabilities(sentences, encoded.embeddings, self._cue_patterns)
         for row, theme_id in self._trained:
             for hit in np.nonzero(probs[:, row] >= head.thresholds[row])[0]:
                 out[int(hit)][theme_id] = round(float(probs[hit, row]), 4)

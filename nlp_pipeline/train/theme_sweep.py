@@ -1,11 +1,12 @@
 """Compare theme-head settings on team dev without flattering dev-calibrated variants.
 
-    python -m nlp_pipeline.train.theme_sweep SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE]] ... [--dev-only]
-        [--hf-encoder DIR]
+    python -m nlp_pipeline.train.theme_sweep SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE[,BLEND]]] ...
+        [--dev-only] [--hf-encoder DIR]
 
 For each setting (n-gram scale, 0 for embedding + cues only; l2; team weight, default 2; dev
-share of the calibration rows, default the recipe's, 0 for each dev row once) the recipe's
-out-of-fold probabilities are computed on the team dev and train items (folds by record).
+share of the calibration rows, default the recipe's, 0 for each dev row once; the neighbours'
+vote's blend weight, default the recipe's, 0 for none) the recipe's out-of-fold probabilities
+are computed on the team dev and train items (folds by record).
 Thresholds and exclusive pairs are then chosen on one half of dev's records plus the train items
 (`--dev-only`: that half alone) and scored on the other half, both ways round; the mean
 micro-F1 / macro-F1 of the two halves is printed. The test split is never read.
@@ -32,9 +33,11 @@ from nlp_pipeline.train.themes import (
     _fold_of,
     _sets,
     best_thresholds,
+    blend_out_of_fold,
     calibration_rows,
     design_matrix,
     exclusive_pairs,
+    neighbour_memory,
     ngram_vectorizer,
     out_of_fold,
     record_folds,
@@ -59,7 +62,7 @@ def mean_pooled_embeddings(model_dir: Path, texts: list[str], batch: int = 64) -
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("settings", nargs="+", help="SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE]]")
+    parser.add_argument("settings", nargs="+", help="SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE[,BLEND]]]")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--dev-only", action="store_true", help="calibrate on the dev half alone")
     parser.add_argument("--hf-encoder", type=Path, help="embed with this Hugging Face model folder")
@@ -85,16 +88,19 @@ def main(argv: list[str] | None = None) -> None:
         scale, l2, *rest = (float(v) for v in setting.split(","))
         weight = rest[0] if rest else base.weight_team
         share = rest[1] if len(rest) > 1 else base.calibration_dev_share
+        blend = rest[2] if len(rest) > 2 else base.neighbours_blend
         config = ThemeTrainingConfig(
             models_dir=args.models,
             l2=l2,
             weight_team=weight,
             ngram_scale=scale,
             calibration_dev_share=share,
+            neighbours_blend=blend,
         )
         rows = training_rows(themes, dev, extra, tfn_tweets, config)  # this team weight
         x = design_matrix(rows.texts, embeddings, patterns, ngram_vectorizer(rows.texts, config))
-        oof = out_of_fold(x, rows, folds, config)
+        memory = neighbour_memory(embeddings, rows, config)
+        oof = blend_out_of_fold(out_of_fold(x, rows, folds, config), memory, embeddings, folds)
         scores = []
         for side in (0, 1):
             calibration = dev_rows[half == side]
@@ -110,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
             scores.append((report["micro"]["f1"], report["macro"]["f1"]))
         micro, macro = (float(np.mean(v)) for v in zip(*scores, strict=True))
         print(
-            f"scale {scale:g} l2 {l2:g} team weight {weight:g} dev share {share:g}: "
+            f"scale {scale:g} l2 {l2:g} team weight {weight:g} dev share {share:g} "
+            f"neighbours {blend:g}: "
             f"{micro:.3f} / {macro:.3f}"
         )
 

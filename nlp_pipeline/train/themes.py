@@ -17,6 +17,9 @@ scipy):
    source record, so no article is scored by a head fitted on its other sentences), the
    threshold with the best F1 there (0.5 for a theme with fewer than 3 positives); dev's
    out-of-fold scores are reported.
+   The probabilities are each theme's logistic regression blended with the vote of the row's
+   nearest labeled rows (`neighbours_*`: the 25 most similar by embedding, weight 0.3), the
+   vote taken out of fold too (a team item never votes for itself or its article's other rows).
 5. Refit on everything, save `head.npz`/`head.json`, print dev (out-of-fold) and test metrics.
 """
 
@@ -44,6 +47,7 @@ from nlp_pipeline.evaluation.themes import (
 )
 from nlp_pipeline.nlp.encoder import SentenceEncoder
 from nlp_pipeline.nlp.theme_head import (
+    NeighbourMemory,
     NgramVectorizer,
     TrainedHead,
     apply_exclusive_pairs,
@@ -96,9 +100,18 @@ class ThemeTrainingConfig:
     ngram_scale: float = 12.0
     ngram_min_df: int = 2
 
+    # the nearest labeled rows' vote, blended into each theme's probability (0: no memory)
+    neighbours_k: int = 25
+    neighbours_temperature: float = 0.1
+    neighbours_blend: float = 0.3
+
     def __post_init__(self) -> None:
         if not 0.0 <= self.calibration_dev_share < 1.0:
             raise ThemeTrainingError("calibration_dev_share must be in [0, 1)")
+        if not 0.0 <= self.neighbours_blend < 1.0:
+            raise ThemeTrainingError("neighbours_blend must be in [0, 1)")
+        if self.neighbours_k < 1 or self.neighbours_temperature <= 0:
+            raise ThemeTrainingError("neighbours_k must be >= 1 and neighbours_temperature > 0")
 
 
 class ThemeTrainingError(PipelineError):
@@ -241,6 +254,38 @@ def out_of_fold(x: Any, rows: Rows, folds: np.ndarray, config: ThemeTrainingConf
         held = np.nonzero(folds == fold)[0]
         oof[held] = sigmoid(x[held] @ weights.T + bias)
     return oof
+
+
+def neighbour_memory(
+    embeddings: np.ndarray, rows: Rows, config: ThemeTrainingConfig
+) -> NeighbourMemory | None:
+    """Every training row as the head's memory (None when `neighbours_blend` is 0), its
+    embeddings rounded to float16 as the saved head holds them."""
+    if config.neighbours_blend <= 0:
+        return None
+    return NeighbourMemory(
+        embeddings.astype(np.float16),
+        rows.labels.astype(np.uint8),
+        rows.known.astype(np.uint8),
+        rows.weight.astype(np.float32),
+        config.neighbours_k,
+        config.neighbours_temperature,
+        config.neighbours_blend,
+    )
+
+
+def blend_out_of_fold(
+    oof: np.ndarray, memory: NeighbourMemory | None, embeddings: np.ndarray, folds: np.ndarray
+) -> np.ndarray:
+    """`out_of_fold`'s probabilities blended with each team row's vote from the rows outside
+    its fold, as the shipped head blends a new sentence's with its vote."""
+    if memory is None:
+        return oof
+    held = np.nonzero(folds >= 0)[0]
+    votes = memory.votes(embeddings[held], exclude=folds[held][:, None] == folds[None, :])
+    blended = oof.copy()
+    blended[held] = (1.0 - memory.blend) * oof[held] + memory.blend * votes
+    return blended
 
 
 def design_matrix(
@@ -421,7 +466,9 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     # Out-of-fold probabilities on every team item (dev and train), folds by record.
     team_positions = np.array([i for i, k in enumerate(rows.kind) if k.startswith("team")], int)
     team_items = dev + extra  # the order of their rows
-    oof = out_of_fold(x, rows, record_folds(len(rows.texts), team_positions, team_items), config)
+    folds = record_folds(len(rows.texts), team_positions, team_items)
+    memory = neighbour_memory(embeddings, rows, config)
+    oof = blend_out_of_fold(out_of_fold(x, rows, folds, config), memory, embeddings, folds)
     dev_positions, train_positions = team_positions[: len(dev)], team_positions[len(dev) :]
     calibration = (
         calibration_rows(dev_positions, train_positions, config.calibration_dev_share)
@@ -435,8 +482,11 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     gold_dev = [set(item["themes"]) for item in dev]
     dev_report = multilabel_scores(gold_dev, _sets(oof[dev_positions], thresholds, ids, pairs), ids)
     test_texts = [item["text"] for item in test]
-    x_test = design_matrix(test_texts, encoder.encode(test_texts).embeddings, patterns, ngrams)
+    test_embeddings = encoder.encode(test_texts).embeddings
+    x_test = design_matrix(test_texts, test_embeddings, patterns, ngrams)
     test_probs = sigmoid(x_test @ weights.T + bias)
+    if memory is not None:
+        test_probs = memory.blended(test_probs, test_embeddings)
     test_report = multilabel_scores(
         [set(item["themes"]) for item in test], _sets(test_probs, thresholds, ids, pairs), ids
     )
@@ -454,6 +504,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         background=embeddings[background_rows],
         meta={},
         ngrams=ngrams,
+        memory=memory,
     )
     head.meta = {
         "version": f"{head.kind}+{head.digest}",
@@ -476,6 +527,7 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
             "team_test_items": len(test),
             "tfn_train_rows": rows.kind.count("tfn"),
             "background_rows": len(background_rows),
+            "memory_rows": len(memory.embeddings) if memory is not None else 0,
         },
         "exclusive_pairs": pairs,
         "thresholds": {theme_id: float(t) for theme_id, t in zip(ids, thresholds, strict=True)},

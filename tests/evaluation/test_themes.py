@@ -122,6 +122,7 @@ def test_quality_gate_on_the_team_test_split(capsys: pytest.CaptureFixture[str])
     assert main(["eval", "themes", "--dataset", "team", "--split", "test"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["split"] == "test" and report["items"] >= 100
+    assert "in_sample" not in report  # the head never saw the test split
     assert set(report["themes"]) == set(CORE_THEME_IDS)
     assert report["micro"]["f1"] >= floors["micro_f1"]
     assert report["macro"]["f1"] >= floors["macro_f1"]
@@ -153,3 +154,9 @@ def test_eval_themes_models_option_scores_that_folder(
     assert main(["eval", "themes", "--dataset", "team", "--models", str(models)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["micro"]["f1"] == 0.0 and report["items"] >= 100
+    # dev is part of what the head is fitted on: the report says its figures are in-sample
+    assert (
+        main(["eval", "themes", "--dataset", "team", "--split", "dev", "--models", str(models)])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["in_sample"] is True

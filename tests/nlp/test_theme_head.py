@@ -12,6 +12,7 @@ from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp.encoder import EncodedSentences, SentenceEncoder
 from nlp_pipeline.nlp.theme_head import (
     EmbeddingThemeHead,
+    NeighbourMemory,
     NgramVectorizer,
     TrainedHead,
     file_sha1,
@@ -149,6 +150,79 @@ def test_head_with_ngrams_round_trips_and_reads_the_words(tmp_path: Path) -> Non
     loaded.ngrams.idf = np.ones(3, np.float32)
     loaded.save(models / "themes")
     with pytest.raises(ConfigError, match="n-grams 3"):
+        TrainedHead.load(models / "themes")
+
+
+def memory_of_three(k: int, blend: float = 0.5) -> NeighbourMemory:
+    """Rows along dimensions 0, 1 and 2 of a 3-d embedding, labeled for two themes."""
+    labels = np.array([[1, 0], [0, 1], [1, 1]], np.uint8)
+    known = np.array([[1, 1], [1, 1], [0, 1]], np.uint8)  # row 2's first label is unknown
+    return NeighbourMemory(
+        np.eye(3, dtype=np.float16), labels, known, np.array([1.0, 2.0, 1.0]), k, 0.1, blend
+    )
+
+
+def test_neighbour_votes_weigh_similarity_and_skip_unknown_labels() -> None:
+    one = memory_of_three(k=1)
+    # the nearest row alone votes
+    assert one.votes(np.array([[1, 0, 0], [0, 1, 0]], np.float32)).tolist() == [[1, 0], [0, 1]]
+    # excluded rows do not vote: the nearest remaining one does
+    exclude = np.array([[True, False, False]])
+    assert one.votes(np.array([[1, 0.5, 0]], np.float32), exclude).tolist() == [[0, 1]]
+    # two neighbours, similarities 1.0 (row 0, weight 1) and 0.5 (row 1, weight 2):
+    # weights exp(0) * 1 and exp(-0.5 / 0.1) * 2
+    two = memory_of_three(k=2)
+    w0, w1 = 1.0, 2.0 * np.exp(-5.0)
+    vote = two.votes(np.array([[1, 0.5, 0]], np.float32))[0]
+    assert vote.tolist() == pytest.approx([w0 / (w0 + w1), w1 / (w0 + w1)], rel=1e-4)
+    # row 2 votes only for the theme whose label it knows; no known label: 0
+    vote = memory_of_three(k=1).votes(np.array([[0, 0, 1]], np.float32))[0]
+    assert vote.tolist() == [0.0, 1.0]
+    # blended probability = (1 - blend) * head + blend * vote
+    blended = two.blended(np.array([[0.2, 0.2]]), np.array([[0, 1, 0]], np.float32))
+    assert blended[0].tolist() == pytest.approx([0.1, 0.6], abs=1e-3)
+
+
+def test_head_with_a_memory_round_trips_and_votes(tmp_path: Path) -> None:
+    """A head whose regressions never fire (bias -10) tags a sentence by its neighbours alone."""
+    themes, _ = load_taxonomy([MODELS / "themes" / "taxonomy.yaml"])
+    ids = [t.id for t in themes]
+    dim = 4
+    labels = np.zeros((2, len(ids)), np.uint8)
+    labels[0, ids.index("inflation")] = 1
+    labels[1, ids.index("real_estate")] = 1
+    memory = NeighbourMemory(
+        np.eye(dim, dtype=np.float16)[:2], labels, np.ones_like(labels), np.ones(2), 1, 0.1, 0.6
+    )
+    head = TrainedHead(
+        ids,
+        ids,
+        np.zeros((len(ids), dim + len(ids)), np.float32),
+        np.full(len(ids), -10.0, np.float32),
+        np.full(len(ids), 0.5, np.float32),
+        np.zeros((3, dim)),
+        {},
+        memory=memory,
+    )
+    models = tmp_path / "models"
+    (models / "themes").mkdir(parents=True)
+    (models / "themes" / "taxonomy.yaml").write_bytes(
+        (MODELS / "themes" / "taxonomy.yaml").read_bytes()
+    )
+    head.save(models / "themes")
+    loaded = TrainedHead.load(models / "themes")
+    assert loaded.memory is not None and loaded.memory.k == 1 and loaded.memory.blend == 0.6
+    assert loaded.kind == "embedding-3" and loaded.digest == head.digest
+    tagger = EmbeddingThemeHead.from_models_dir(models, check_encoder=False)
+    assert tagger.version.startswith("embedding-3+")
+    out = tagger.predict(["a", "b"], encoded([[0.9, 0.1, 0, 0], [0.1, 0.9, 0, 0]]))
+    assert set(out[0]) == {"inflation"} and set(out[1]) == {"real_estate"}
+    assert out[0]["inflation"] == pytest.approx(0.6, abs=1e-3)  # 0.4 * sigmoid(-10) + 0.6 * 1
+    # a memory whose labels do not cover every theme is refused on load
+    loaded.memory.labels = loaded.memory.labels[:, :3]
+    loaded.memory.known = loaded.memory.known[:, :3]
+    loaded.save(models / "themes")
+    with pytest.raises(ConfigError, match="neighbour memory"):
         TrainedHead.load(models / "themes")
 
 

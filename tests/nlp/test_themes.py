@@ -142,7 +142,7 @@ def test_analyzer_with_user_theme(analyzer: Analyzer, user_file: Path) -> None:
     quantum = next(t for t in result.themes if t.id == "quantum_computing")
     assert quantum.evidence == [0]
     assert custom.model_versions["themes"] != analyzer.model_versions["themes"]
-    assert custom.model_versions["themes"].startswith("embedding-2+")
+    assert custom.model_versions["themes"].startswith("embedding-3+")
     assert custom.version_key != analyzer.version_key
     # The default analyzer does not know the user theme.
     assert "quantum_computing" not in {t.id for t in analyzer.analyze(text).themes}

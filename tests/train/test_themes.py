@@ -12,12 +12,15 @@ import pytest
 from nlp_pipeline.nlp.theme_head import NgramVectorizer, fit_logistic
 from nlp_pipeline.nlp.themes import Theme
 from nlp_pipeline.train.themes import (
+    Rows,
     ThemeTrainingConfig,
     ThemeTrainingError,
     best_thresholds,
+    blend_out_of_fold,
     calibration_rows,
     design_matrix,
     fit_logistic_lbfgs,
+    neighbour_memory,
     record_folds,
     taxonomy_rows,
     team_rows,
@@ -131,3 +134,34 @@ def test_calibration_rows_weigh_dev_to_the_asked_share() -> None:
     assert calibration_rows(dev, np.arange(0), 0.4).tolist() == [*range(10)]
     with pytest.raises(ThemeTrainingError, match="calibration_dev_share"):
         ThemeTrainingConfig(models_dir=Path("models"), calibration_dev_share=1.0)
+
+
+def test_out_of_fold_votes_never_come_from_the_rows_own_fold() -> None:
+    """Rows 0 and 1 are the same sentence in one fold (one article); row 2, a taxonomy row in
+    every fold, is the next most similar. Row 0's vote must come from row 2, not its twin."""
+    embeddings = np.array([[1, 0], [1, 0], [0.8, 0.6], [0, 1]], np.float32)
+    labels = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], np.float32)
+    rows = Rows(
+        ["a", "a", "b", "c"],
+        labels,
+        np.ones_like(labels),
+        np.ones(4),
+        ["team"] * 2 + ["taxonomy", "team"],
+    )
+    config = ThemeTrainingConfig(
+        models_dir=Path("models"), neighbours_k=1, neighbours_temperature=0.1, neighbours_blend=0.5
+    )
+    memory = neighbour_memory(embeddings, rows, config)
+    assert memory is not None  # the saved head's float16 values, as the shipped head votes
+    assert memory.embeddings.tolist() == embeddings.astype(np.float16).astype(np.float32).tolist()
+    folds = np.array([0, 0, -1, 1])
+    oof = np.full((4, 2), 0.2)
+    blended = blend_out_of_fold(oof, memory, embeddings, folds)
+    assert blended[0].tolist() == pytest.approx([0.1, 0.6])  # row 2 voted, not row 1
+    assert blended[3].tolist() == pytest.approx([0.1, 0.6])  # row 2 again (row 3 is excluded)
+    assert blended[2].tolist() == [0.2, 0.2]  # fold -1 rows are not scored out of fold
+    off = ThemeTrainingConfig(models_dir=Path("models"), neighbours_blend=0.0)
+    assert neighbour_memory(embeddings, rows, off) is None
+    assert blend_out_of_fold(oof, None, embeddings, folds) is oof
+    with pytest.raises(ThemeTrainingError, match="neighbours_blend"):
+        ThemeTrainingConfig(models_dir=Path("models"), neighbours_blend=1.0)
