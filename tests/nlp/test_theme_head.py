@@ -41,6 +41,17 @@ def test_fit_logistic_separates_two_clusters() -> None:
     assert sigmoid(origin @ heavy + heavy_b) > sigmoid(origin @ light + light_b)
 
 
+def models_folder_with(head: TrainedHead, tmp_path: Path) -> Path:
+    """A models folder holding `head` beside a copy of the shipped taxonomy."""
+    models = tmp_path / "models"
+    (models / "themes").mkdir(parents=True)
+    (models / "themes" / "taxonomy.yaml").write_bytes(
+        (MODELS / "themes" / "taxonomy.yaml").read_bytes()
+    )
+    head.save(models / "themes")
+    return models
+
+
 def synthetic_head(tmp_path: Path) -> Path:
     """A head over a 4-d 'embedding' where dimension 0 means earnings and 1 means inflation."""
     themes, _ = load_taxonomy([MODELS / "themes" / "taxonomy.yaml"])
@@ -53,13 +64,7 @@ def synthetic_head(tmp_path: Path) -> Path:
     head = TrainedHead(
         ids, ids, weights, bias, np.full(len(ids), 0.5, np.float32), np.zeros((3, dim)), {}
     )
-    models = tmp_path / "models"
-    (models / "themes").mkdir(parents=True)
-    (models / "themes" / "taxonomy.yaml").write_bytes(
-        (MODELS / "themes" / "taxonomy.yaml").read_bytes()
-    )
-    head.save(models / "themes")
-    return models
+    return models_folder_with(head, tmp_path)
 
 
 def encoded(rows: list[list[float]]) -> EncodedSentences:
@@ -131,12 +136,7 @@ def test_head_with_ngrams_round_trips_and_reads_the_words(tmp_path: Path) -> Non
         {},
         vectorizer,
     )
-    models = tmp_path / "models"
-    (models / "themes").mkdir(parents=True)
-    (models / "themes" / "taxonomy.yaml").write_bytes(
-        (MODELS / "themes" / "taxonomy.yaml").read_bytes()
-    )
-    head.save(models / "themes")
+    models = models_folder_with(head, tmp_path)
     loaded = TrainedHead.load(models / "themes")
     assert loaded.ngrams is not None and loaded.ngrams.vocabulary == vectorizer.vocabulary
     assert loaded.ngrams.scale == 1.0
@@ -204,12 +204,7 @@ def test_head_with_a_memory_round_trips_and_votes(tmp_path: Path) -> None:
         {},
         memory=memory,
     )
-    models = tmp_path / "models"
-    (models / "themes").mkdir(parents=True)
-    (models / "themes" / "taxonomy.yaml").write_bytes(
-        (MODELS / "themes" / "taxonomy.yaml").read_bytes()
-    )
-    head.save(models / "themes")
+    models = models_folder_with(head, tmp_path)
     loaded = TrainedHead.load(models / "themes")
     assert loaded.memory is not None and loaded.memory.k == 1 and loaded.memory.blend == 0.6
     assert loaded.kind == "embedding-3" and loaded.digest == head.digest
