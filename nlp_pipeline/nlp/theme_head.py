@@ -190,8 +190,12 @@ class NeighbourMemory:
             )
         return out
 
-    def blended(self, probs: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
-        return np.asarray((1.0 - self.blend) * probs + self.blend * self.votes(embeddings))
+    def blended(
+        self, probs: np.ndarray, embeddings: np.ndarray, exclude: np.ndarray | None = None
+    ) -> np.ndarray:
+        """`probs` mixed with the vote (`exclude` as in `votes`)."""
+        votes = self.votes(embeddings, exclude)
+        return np.asarray((1.0 - self.blend) * probs + self.blend * votes)
 
 
 def apply_exclusive_pairs(

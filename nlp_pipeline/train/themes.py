@@ -282,9 +282,9 @@ def blend_out_of_fold(
     if memory is None:
         return oof
     held = np.nonzero(folds >= 0)[0]
-    votes = memory.votes(embeddings[held], exclude=folds[held][:, None] == folds[None, :])
     blended = oof.copy()
-    blended[held] = (1.0 - memory.blend) * oof[held] + memory.blend * votes
+    same_fold = folds[held][:, None] == folds[None, :]
+    blended[held] = memory.blended(oof[held], embeddings[held], exclude=same_fold)
     return blended
 
 
