@@ -1367,7 +1367,7 @@ def build_parser() -> argparse.ArgumentParser:
         train_sub,
         "sentiment",
         cmd_train_sentiment,
-        "reproduce models/sentiment: an mpnet teacher on FPB distilled into MiniLM-L6 over "
+        "reproduce models/sentiment: two mpnet teachers on FPB distilled into MiniLM-L6 over "
         "Reuters sentences, FPB and TFNS; calibrated, ONNX int8 "
         "(steps checkpoint under --work-dir, so a rerun resumes)",
         ["nlp-pipeline train sentiment --out models/sentiment"],
@@ -1402,8 +1402,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--teacher-seeds",
         metavar="S1,S2,...",
-        help="train one teacher per seed and label the pool with their mean (default: one "
-        "teacher, --seed)",
+        help="train one teacher per seed and label the pool with their mean (default: two "
+        "teachers, --seed and --seed + 1)",
     )
     t.add_argument(
         "--pool", type=int, metavar="N", help="news sentences the teacher labels (default 40000)"

@@ -4,6 +4,7 @@ training: batching, calibration, metrics, config checks, weight averaging."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -124,9 +125,12 @@ def test_config_checks_device_and_teacher_seeds(tmp_path: Path) -> None:
         SentimentTrainingConfig(tmp_path, tmp_path, device="tpu")
     with pytest.raises(TrainingError, match="teacher_seeds"):
         SentimentTrainingConfig(tmp_path, tmp_path, teacher_seeds=(3, 3))
-    # the shipped recipe: one teacher, CPU
-    assert SentimentTrainingConfig(tmp_path, tmp_path).teachers == (13,)
-    assert SentimentTrainingConfig(tmp_path, tmp_path, seed=7).teachers == (7,)
+    with pytest.raises(TrainingError, match="teacher_count"):
+        SentimentTrainingConfig(tmp_path, tmp_path, teacher_count=0)
+    # the shipped recipe: two teachers counted up from the seed, CPU
+    assert SentimentTrainingConfig(tmp_path, tmp_path).teachers == (13, 14)
+    assert SentimentTrainingConfig(tmp_path, tmp_path, seed=7).teachers == (7, 8)
+    assert SentimentTrainingConfig(tmp_path, tmp_path, seed=7, teacher_count=1).teachers == (7,)
     assert SentimentTrainingConfig(tmp_path, tmp_path, teacher_seeds=(1, 2)).teachers == (1, 2)
 
 
@@ -177,3 +181,22 @@ def test_teacher_ensemble_labels_the_pool_with_its_mean_logits(tmp_path: Path) -
     np.testing.assert_allclose(examples[0].target, 0.5 * gold_positive + 0.5 * expected[0])
     assert set(report["teacher_dev"]) == {"1", "2", "ensemble"}  # type: ignore[arg-type]
     assert (tmp_path / "teacher-1" / "done.json").exists()
+
+    # One teacher of the two: its saved labels are reused, nothing is trained or labeled again.
+    lines: list[str] = []
+    alone = teacher_targets(
+        replace(config, teacher_seeds=(2,)), base, train, train[::3], {}, lines.append
+    )
+    assert not any("labeling" in line for line in lines), lines
+    expected_alone = softmax(logits[1], config.distill_temperature)
+    np.testing.assert_allclose(
+        [e.target for e in alone[len(train) :]], expected_alone[len(train) :], rtol=1e-6
+    )
+    assert list(np.load(tmp_path / "pseudo.npz")["seeds"]) == [1, 2]  # both still kept
+
+    # A finished teacher folder is refused for other examples (a recipe changed under it).
+    flipped = [
+        LabeledSentence(r.text, "negative" if r.label == "positive" else "positive") for r in train
+    ]
+    with pytest.raises(TrainingError, match="teacher-1"):
+        teacher_targets(config, base, flipped, train[::3], {}, lambda _: None)
