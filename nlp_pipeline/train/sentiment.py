@@ -9,6 +9,8 @@ Steps, each checkpointed under the work folder so an interrupted run resumes whe
 2. pseudo: the ensemble's mean logits for the FPB train split and for a pool of unlabeled news
    sentences (Reuters 2012-13; the pool is saved as `pool.txt` in the work folder and read
    back from there, so a machine without spaCy can run the recipe from a prepared folder).
+   Each teacher's logits are kept in `pseudo.npz` by seed with the teacher's step fingerprint,
+   so adding a seed to a prepared folder labels with the new teacher alone.
 3. student: all-MiniLM-L6-v2 trained on soft targets: FPB train (gold mixed with the teacher),
    the news pool (teacher alone) and TFNS train (gold, tweets); best epoch on FPB dev. Its head
    reads the first token, and a second loss keeps its mean-pooled embedding (what the theme
@@ -699,8 +701,9 @@ def teacher_targets(
     pseudo = work / "pseudo.npz"
     pool = news_pool(config.pool_sentences, config.seed, config.data_dir, work / "pool.txt")
     texts = [r.text for r in fpb_train] + pool
-    # seed -> (pool logits, dev logits): a previous run's, if it labeled these same texts
-    labeled = _labeled_texts(pseudo, texts)
+    # seed -> (pool logits, dev logits): a previous run's, if the same teacher labeled these texts
+    digests = {seed: report["teachers"][str(seed)].get("digest") for seed in config.teachers}
+    labeled = _labeled_texts(pseudo, texts, digests)
     missing = [seed for seed in config.teachers if seed not in labeled]
     for seed in missing:
         log(f"  labeling {len(texts)} sentences with teacher {seed}")
@@ -710,6 +713,7 @@ def teacher_targets(
         labeled[seed] = (
             predict_logits(teacher, tokenizer, texts, config.max_length),
             predict_logits(teacher, tokenizer, [r.text for r in fpb_dev], config.max_length),
+            digests[seed],
         )
         del teacher
     if missing:  # every teacher labeled so far is kept, so adding a seed labels only that one
@@ -720,6 +724,7 @@ def teacher_targets(
             texts=np.array(texts, dtype=object),
             dev=np.stack([labeled[s][1] for s in seeds]),
             seeds=np.array(seeds),
+            digests=np.array([labeled[s][2] or "" for s in seeds]),
         )
     logits = np.stack([labeled[s][0] for s in config.teachers]).mean(0)
     dev_logits = np.stack([labeled[s][1] for s in config.teachers])
@@ -741,16 +746,26 @@ def teacher_targets(
     return examples + [Example(texts[i], [float(v) for v in soft[i]]) for i in pool_rows]
 
 
-def _labeled_texts(pseudo: Path, texts: list[str]) -> dict[int, tuple[Any, Any]]:
-    """Each teacher's logits saved in `pseudo` (by seed), if it labeled these same texts;
-    empty when there is no file or the texts differ (another pool or split)."""
+def _labeled_texts(
+    pseudo: Path, texts: list[str], digests: dict[int, str | None]
+) -> dict[int, tuple[Any, Any, str | None]]:
+    """The logits saved in `pseudo` by seed, (pool, dev, teacher digest), for the teachers
+    that are still the ones that labeled them (same step fingerprint as in `digests`) and only
+    if they labeled these same texts; empty when there is no file or the texts differ."""
     if not pseudo.exists():
         return {}
     saved = np.load(pseudo, allow_pickle=True)
     if [str(t) for t in saved["texts"]] != texts:
         return {}
+    seeds = [int(seed) for seed in saved["seeds"]]
+    # Files from before teachers were fingerprinted carry no digests (their folders neither).
+    recorded = (
+        [str(d) or None for d in saved["digests"]] if "digests" in saved else [None] * len(seeds)
+    )
     return {
-        int(seed): (saved["logits"][i], saved["dev"][i]) for i, seed in enumerate(saved["seeds"])
+        seed: (saved["logits"][i], saved["dev"][i], recorded[i])
+        for i, seed in enumerate(seeds)
+        if seed not in digests or digests[seed] == recorded[i]
     }
 
 

@@ -194,6 +194,15 @@ def test_teacher_ensemble_labels_the_pool_with_its_mean_logits(tmp_path: Path) -
     )
     assert list(np.load(tmp_path / "pseudo.npz")["seeds"]) == [1, 2]  # both still kept
 
+    # Labels from another teacher of the same seed (its folder retrained since) are not reused.
+    saved = dict(np.load(tmp_path / "pseudo.npz", allow_pickle=True))
+    assert all(saved["digests"])  # each teacher's step fingerprint
+    saved["digests"] = np.array([saved["digests"][0], "an earlier teacher 2"])
+    np.savez(tmp_path / "pseudo.npz", **saved)
+    lines.clear()
+    teacher_targets(config, base, train, train[::3], {}, lines.append)
+    assert [line.split()[-1] for line in lines if "labeling" in line] == ["2"], lines
+
     # A finished teacher folder is refused for other examples (a recipe changed under it).
     flipped = [
         LabeledSentence(r.text, "negative" if r.label == "positive" else "positive") for r in train
