@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -701,7 +701,7 @@ def teacher_targets(
     pseudo = work / "pseudo.npz"
     pool = news_pool(config.pool_sentences, config.seed, config.data_dir, work / "pool.txt")
     texts = [r.text for r in fpb_train] + pool
-    # seed -> (pool logits, dev logits): a previous run's, if the same teacher labeled these texts
+    # seed -> its labels: a previous run's, if the same teacher labeled these same texts
     digests = {seed: report["teachers"][str(seed)].get("digest") for seed in config.teachers}
     labeled = _labeled_texts(pseudo, texts, digests)
     missing = [seed for seed in config.teachers if seed not in labeled]
@@ -710,7 +710,7 @@ def teacher_targets(
         teacher, tokenizer = load_trained(
             work / f"teacher-{seed}", teacher_base, device=config.device
         )
-        labeled[seed] = (
+        labeled[seed] = TeacherLabels(
             predict_logits(teacher, tokenizer, texts, config.max_length),
             predict_logits(teacher, tokenizer, [r.text for r in fpb_dev], config.max_length),
             digests[seed],
@@ -720,14 +720,14 @@ def teacher_targets(
         seeds = sorted(labeled)
         np.savez(
             pseudo,
-            logits=np.stack([labeled[s][0] for s in seeds]),
+            logits=np.stack([labeled[s].pool for s in seeds]),
             texts=np.array(texts, dtype=object),
-            dev=np.stack([labeled[s][1] for s in seeds]),
+            dev=np.stack([labeled[s].dev for s in seeds]),
             seeds=np.array(seeds),
-            digests=np.array([labeled[s][2] or "" for s in seeds]),
+            digests=np.array([labeled[s].digest or "" for s in seeds]),
         )
-    logits = np.stack([labeled[s][0] for s in config.teachers]).mean(0)
-    dev_logits = np.stack([labeled[s][1] for s in config.teachers])
+    logits = np.stack([labeled[s].pool for s in config.teachers]).mean(0)
+    dev_logits = np.stack([labeled[s].dev for s in config.teachers])
     report["teacher_dev"] = {
         **{
             str(s): dev_scores(d, dev_gold)
@@ -746,10 +746,19 @@ def teacher_targets(
     return examples + [Example(texts[i], [float(v) for v in soft[i]]) for i in pool_rows]
 
 
+class TeacherLabels(NamedTuple):
+    """One teacher's logits for the texts to distill over and for FPB dev, and the
+    fingerprint of the teacher's training step (None for folders from before fingerprints)."""
+
+    pool: np.ndarray
+    dev: np.ndarray
+    digest: str | None
+
+
 def _labeled_texts(
     pseudo: Path, texts: list[str], digests: dict[int, str | None]
-) -> dict[int, tuple[Any, Any, str | None]]:
-    """The logits saved in `pseudo` by seed, (pool, dev, teacher digest), for the teachers
+) -> dict[int, TeacherLabels]:
+    """The logits saved in `pseudo` by seed for the teachers
     that are still the ones that labeled them (same step fingerprint as in `digests`) and only
     if they labeled these same texts; empty when there is no file or the texts differ."""
     if not pseudo.exists():
@@ -763,7 +772,7 @@ def _labeled_texts(
         [str(d) or None for d in saved["digests"]] if "digests" in saved else [None] * len(seeds)
     )
     return {
-        seed: (saved["logits"][i], saved["dev"][i], recorded[i])
+        seed: TeacherLabels(saved["logits"][i], saved["dev"][i], recorded[i])
         for i, seed in enumerate(seeds)
         if seed not in digests or digests[seed] == recorded[i]
     }
