@@ -695,6 +695,10 @@ def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["pool_sentences"] = args.pool
     if args.student_epochs is not None:
         overrides["student_epochs"] = args.student_epochs
+    if args.tweets is not None:
+        overrides["tfns_examples"] = args.tweets
+    if args.teacher_tweets is not None:
+        overrides["teacher_tfns_examples"] = args.teacher_tweets
     if args.version:
         overrides["version"] = args.version
     return overrides
@@ -1409,6 +1413,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--pool", type=int, metavar="N", help="news sentences the teacher labels (default 40000)"
     )
     t.add_argument("--student-epochs", type=int, metavar="N", help="default 2")
+    t.add_argument(
+        "--tweets", type=int, metavar="N", help="TFNS train tweets the student learns from "
+        "(default 5000 of 9,543)",
+    )  # fmt: skip
+    t.add_argument(
+        "--teacher-tweets",
+        type=int,
+        metavar="N",
+        help="TFNS train tweets the teachers learn from besides FPB; they then label every "
+        "tweet for the student (default 0: FPB only, the shipped recipe)",
+    )
     t.add_argument("--version", help="version name written to config.json")
     t.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")
     q = _command(

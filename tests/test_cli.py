@@ -196,3 +196,11 @@ def test_train_sentiment_rejects_bad_teacher_seeds(
     code = main(["train", "sentiment", "--work-dir", str(tmp_path), "--teacher-seeds", "13,x"])
     assert code == 2
     assert "--teacher-seeds wants integers" in capsys.readouterr().err
+
+
+def test_train_sentiment_rejects_a_negative_tweet_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["train", "sentiment", "--work-dir", str(tmp_path), "--teacher-tweets", "-5"])
+    assert code == 2
+    assert "teacher_tfns_examples must not be negative" in capsys.readouterr().err

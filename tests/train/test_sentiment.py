@@ -168,7 +168,10 @@ def test_teacher_ensemble_labels_the_pool_with_its_mean_logits(tmp_path: Path) -
         teacher_batch=4, teacher_lr=1e-4, pool_sentences=2, threads=1,
     )  # fmt: skip
     report: dict[str, object] = {}
-    examples = teacher_targets(config, base, train, train[::3], report, lambda _: None)
+    examples, tweet_targets = teacher_targets(
+        config, base, train, train[::3], report, lambda _: None
+    )
+    assert tweet_targets == []  # the teachers learned from FPB alone: tweets keep gold labels
 
     saved = np.load(tmp_path / "pseudo.npz", allow_pickle=True)
     logits = saved["logits"]
@@ -184,7 +187,7 @@ def test_teacher_ensemble_labels_the_pool_with_its_mean_logits(tmp_path: Path) -
 
     # One teacher of the two: its saved labels are reused, nothing is trained or labeled again.
     lines: list[str] = []
-    alone = teacher_targets(
+    alone, _ = teacher_targets(
         replace(config, teacher_seeds=(2,)), base, train, train[::3], {}, lines.append
     )
     assert not any("labeling" in line for line in lines), lines
@@ -209,3 +212,75 @@ def test_teacher_ensemble_labels_the_pool_with_its_mean_logits(tmp_path: Path) -
     ]
     with pytest.raises(TrainingError, match="teacher-1"):
         teacher_targets(config, base, flipped, train[::3], {}, lambda _: None)
+
+
+def _tweets_csv(data_dir: Path, rows: list[tuple[str, str]]) -> None:
+    (data_dir / "tfns").mkdir(parents=True)
+    lines = ["text,label", *(f"{text},{label}" for text, label in rows)]
+    (data_dir / "tfns" / "sent_train.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_student_tweets_are_a_seeded_sample_with_gold_or_the_teachers_targets(
+    tmp_path: Path,
+) -> None:
+    from nlp_pipeline.train.sentiment import Example, student_tweets
+
+    rows = [(f"$T{i} tweet number {i}", "012"[i % 3]) for i in range(7)]
+    _tweets_csv(tmp_path, rows)
+    config = SentimentTrainingConfig(tmp_path, tmp_path, tfns_examples=4, data_dir=tmp_path)
+    # The same sample as the shuffled list the shipped student was trained on.
+    shuffled = list(range(7))
+    random.Random(13).shuffle(shuffled)
+    gold = {"0": [1.0, 0.0, 0.0], "1": [0.0, 0.0, 1.0], "2": [0.0, 1.0, 0.0]}
+    picked = student_tweets(config)
+    assert [e.text for e in picked] == [rows[i][0] for i in shuffled[:4]]
+    assert [e.target for e in picked] == [gold[rows[i][1]] for i in shuffled[:4]]
+    # With the teachers' targets (one per tweet, file order) the same tweets take those.
+    soft = [Example(text, [0.1 * i, 0.5, 0.5 - 0.1 * i]) for i, (text, _) in enumerate(rows)]
+    assert student_tweets(config, soft) == [soft[i] for i in shuffled[:4]]
+    assert len(student_tweets(replace(config, tfns_examples=99), soft)) == 7
+
+
+def test_teachers_that_learn_from_tweets_label_them_for_the_student(tmp_path: Path) -> None:
+    """With `teacher_tfns_examples`, a teacher trains on FPB train plus that many tweets (its
+    step fingerprint says which), labels every tweet, and each tweet's target mixes its gold
+    label with the teacher's, as FPB train's do."""
+    base = _minilm()
+    from nlp_pipeline.datasets import LabeledSentence
+    from nlp_pipeline.train.sentiment import (
+        Example,
+        _pool_header,
+        one_hot,
+        step_digest,
+        teacher_targets,
+        tweet_order,
+    )
+
+    train = [LabeledSentence(f"Profit at unit {c} rose sharply.", "positive") for c in "AB"]
+    train += [LabeledSentence(f"Unit {c} posted a wider loss.", "negative") for c in "CD"]
+    tweets = [LabeledSentence(f"$XY{i} rallies after the beat", "positive") for i in range(3)]
+    tweets += [LabeledSentence(f"$XY{i} slumps on a guidance cut", "negative") for i in range(3)]
+    pool = ["Sales were flat in the period."]
+    (tmp_path / "pool.txt").write_text("\n".join([_pool_header(1, 13), *pool]) + "\n")
+    config = SentimentTrainingConfig(
+        tmp_path, tmp_path, teacher_base=base, teacher_seeds=(3,), teacher_epochs=1,
+        teacher_batch=4, teacher_lr=1e-4, pool_sentences=1, threads=1, teacher_tfns_examples=4,
+    )  # fmt: skip
+    report: dict[str, dict[str, dict[str, str]]] = {}
+    examples, tweet_targets = teacher_targets(
+        config, base, train, train[:2], report, lambda _: None, tweets
+    )
+
+    taught = [tweets[i] for i in tweet_order(len(tweets), config.seed)[:4]]
+    learned = [Example(r.text, one_hot(r.label)) for r in [*train, *taught]]
+    expected_digest = step_digest(learned, 1, 1e-4, 4, replace(config, seed=3), "mean", 0.0)
+    assert report["teachers"]["3"]["digest"] == expected_digest
+    saved = np.load(tmp_path / "pseudo.npz", allow_pickle=True)
+    assert list(saved["texts"]) == [r.text for r in [*train]] + pool + [r.text for r in tweets]
+    soft = softmax(saved["logits"].mean(0), config.distill_temperature)
+    assert [e.text for e in examples] == [r.text for r in train] + pool
+    assert [e.text for e in tweet_targets] == [r.text for r in tweets]
+    for i, (row, target) in enumerate(zip(tweets, tweet_targets, strict=True)):
+        np.testing.assert_allclose(
+            target.target, 0.5 * np.asarray(one_hot(row.label)) + 0.5 * soft[5 + i], rtol=1e-6
+        )
