@@ -544,14 +544,14 @@ def tweet_order(count: int, seed: int) -> list[int]:
     return order
 
 
-def student_tweets(
-    config: SentimentTrainingConfig, tweet_targets: Sequence[Example] = ()
-) -> list[Example]:
-    """The student's `tfns_examples` tweets in `tweet_order`: from `tweet_targets` (one per TFNS
-    train tweet, in file order) when the teachers labeled them, else with their gold labels."""
-    tweets = list(tweet_targets) or [
-        Example(r.text, one_hot(r.label)) for r in datasets.tfns("train", config.data_dir)
-    ]
+def gold_tweets(tweets: Sequence[datasets.LabeledSentence]) -> list[Example]:
+    """TFNS tweets with their gold labels as targets."""
+    return [Example(r.text, one_hot(r.label)) for r in tweets]
+
+
+def student_tweets(config: SentimentTrainingConfig, tweets: Sequence[Example]) -> list[Example]:
+    """The student's `tfns_examples` of `tweets` (one target per TFNS train tweet, in file
+    order: gold, or the teachers' when they labeled them) in `tweet_order`."""
     return [tweets[i] for i in tweet_order(len(tweets), config.seed)[: config.tfns_examples]]
 
 
@@ -562,12 +562,12 @@ def _student(
     examples: list[Example],
     dev: Sequence[datasets.LabeledSentence],
     log: Callable[[str], None],
-    tweet_targets: Sequence[Example] = (),
+    tweets: Sequence[Example],
 ) -> dict[str, Any]:
-    """Step 3 for one student (under work/student): the given examples plus its TFNS tweets
-    (`student_tweets`)."""
+    """Step 3 for one student (under work/student): the given examples plus its sample of the
+    TFNS train `tweets` (`student_tweets`)."""
     work.mkdir(parents=True, exist_ok=True)
-    examples = examples + student_tweets(config, tweet_targets)
+    examples = examples + student_tweets(config, tweets)
     return fit(
         work / "student", base, examples, dev, config.student_epochs,
         config.student_lr, config.student_batch, config, log,
@@ -730,15 +730,16 @@ def teacher_targets(
     dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
     examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
     tweets = list(tweets) if config.teacher_tfns_examples else []
-    taught = [tweets[i] for i in tweet_order(len(tweets), config.seed)]
-    taught = taught[: config.teacher_tfns_examples]
+    taught = gold_tweets(
+        [tweets[i] for i in tweet_order(len(tweets), config.seed)[: config.teacher_tfns_examples]]
+    )
     report["teachers"] = {}
     for number, seed in enumerate(config.teachers, start=1):
         log(f"[1/5] teacher {number}/{len(config.teachers)}: all-mpnet-base-v2 on FPB "
             f"train{f' and {len(taught)} TFNS tweets' if taught else ''}, seed {seed}")  # fmt: skip
         report["teachers"][str(seed)] = fit(
             work / f"teacher-{seed}", teacher_base,
-            examples + [Example(r.text, one_hot(r.label)) for r in taught], fpb_dev,
+            examples + taught, fpb_dev,
             config.teacher_epochs, config.teacher_lr, config.teacher_batch,
             replace(config, seed=seed), log,
         )  # fmt: skip
@@ -846,23 +847,24 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
     dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
     report: dict[str, Any] = {"version": config.version}
 
-    tweet_targets: list[Example] = []
+    tfns_train = datasets.tfns("train", config.data_dir)
+    tweets = gold_tweets(tfns_train)
     if config.distill and teacher_base is not None:
-        tweets = datasets.tfns("train", config.data_dir) if config.teacher_tfns_examples else []
-        examples, tweet_targets = teacher_targets(
-            config, teacher_base, fpb_train, fpb_dev, report, log, tweets
+        examples, labeled_tweets = teacher_targets(
+            config, teacher_base, fpb_train, fpb_dev, report, log, tfns_train
         )
+        tweets = labeled_tweets or tweets
     else:
         log("[1-2/5] no teacher: the student learns from the gold labels")
         examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
     log("[3/5] student: all-MiniLM-L6-v2 on FPB train and TFNS train")
-    report["student"] = _student(config, work, student_base, examples, fpb_dev, log, tweet_targets)
+    report["student"] = _student(config, work, student_base, examples, fpb_dev, log, tweets)
     members = [work / "student"]
     for number, overrides in enumerate(config.soup, start=1):
         member = replace(config, **overrides, soup=())
         log(f"[3/5] soup member {number}: {json.dumps(overrides)}")
         report[f"soup_{number}"] = _student(
-            member, work / f"soup-{number}", student_base, examples, fpb_dev, log, tweet_targets
+            member, work / f"soup-{number}", student_base, examples, fpb_dev, log, tweets
         )
         members.append(work / f"soup-{number}" / "student")
 

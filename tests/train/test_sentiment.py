@@ -223,7 +223,8 @@ def _tweets_csv(data_dir: Path, rows: list[tuple[str, str]]) -> None:
 def test_student_tweets_are_a_seeded_sample_with_gold_or_the_teachers_targets(
     tmp_path: Path,
 ) -> None:
-    from nlp_pipeline.train.sentiment import Example, student_tweets
+    from nlp_pipeline.datasets import tfns
+    from nlp_pipeline.train.sentiment import Example, gold_tweets, student_tweets
 
     rows = [(f"$T{i} tweet number {i}", "012"[i % 3]) for i in range(7)]
     _tweets_csv(tmp_path, rows)
@@ -232,7 +233,7 @@ def test_student_tweets_are_a_seeded_sample_with_gold_or_the_teachers_targets(
     shuffled = list(range(7))
     random.Random(13).shuffle(shuffled)
     gold = {"0": [1.0, 0.0, 0.0], "1": [0.0, 0.0, 1.0], "2": [0.0, 1.0, 0.0]}
-    picked = student_tweets(config)
+    picked = student_tweets(config, gold_tweets(tfns("train", tmp_path)))
     assert [e.text for e in picked] == [rows[i][0] for i in shuffled[:4]]
     assert [e.target for e in picked] == [gold[rows[i][1]] for i in shuffled[:4]]
     # With the teachers' targets (one per tweet, file order) the same tweets take those.
