@@ -125,9 +125,13 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def _analyzer(args: argparse.Namespace) -> Analyzer:
-    from nlp_pipeline.nlp.analyzer import Analyzer
+    from nlp_pipeline.nlp.analyzer import Analyzer, default_models_dir, pipeline_file
 
-    return Analyzer(themes_paths=[Path(p) for p in getattr(args, "themes", None) or []])
+    choice = getattr(args, "pipeline", None)
+    return Analyzer(
+        themes_paths=[Path(p) for p in getattr(args, "themes", None) or []],
+        pipeline_config=pipeline_file(default_models_dir(), choice) if choice else None,
+    )
 
 
 def _some_failed(reports: Sequence[FeedReport]) -> bool:
@@ -674,6 +678,8 @@ def cmd_train_sentiment(args: argparse.Namespace, out: TextIO) -> int:
         threads=args.threads,
         device=args.device,
         **_recipe_overrides(args),
+        accurate_out=Path(args.accurate_out) if args.accurate_out else None,
+        accurate_only=args.accurate_only,
         data_dir=Path(args.data) if args.data else None,
     )
     report = train(config, log=lambda line: print(line, file=out, flush=True))
@@ -1047,6 +1053,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YAML",
         help="extra theme definitions (shaped like models/themes/taxonomy.yaml; repeatable)",
     )
+    pipeline = argparse.ArgumentParser(add_help=False)
+    pipeline.add_argument(
+        "--pipeline",
+        metavar="NAME|YAML",
+        help="the NLP stage's components: a name for models/pipeline-NAME.yaml or a YAML file "
+        "(default: models/pipeline.yaml)",
+    )
     quiet = argparse.ArgumentParser(add_help=False)
     quiet.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -1065,7 +1078,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_run,
         "ingest, analyze and store; print a summary",
         ["nlp-pipeline run --feeds demo", "nlp-pipeline run --window 7 --db news.duckdb"],
-        [db, config, themes, quiet],
+        [db, config, themes, pipeline, quiet],
     )
     p.add_argument("--feeds", nargs="+", metavar="ID", help="feed ids (default: every enabled)")
     p.add_argument(
@@ -1105,7 +1118,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_watch,
         "poll each feed on its interval and analyze what is new, until stopped",
         ["nlp-pipeline watch --feeds fed-press", "nlp-pipeline watch --rounds 1"],
-        [db, config, themes, quiet],
+        [db, config, themes, pipeline, quiet],
     )
     p.add_argument("--feeds", nargs="+", metavar="ID", help="feed ids (default: every enabled)")
     p.add_argument("--rounds", type=int, metavar="N", help="stop after N polling rounds")
@@ -1116,7 +1129,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_analyze,
         "analyze stored articles not yet analyzed by the current models",
         ["nlp-pipeline analyze", "nlp-pipeline analyze --all --themes my_themes.yaml"],
-        [db, themes, quiet],
+        [db, themes, pipeline, quiet],
     )
     p.add_argument("--all", action="store_true", help="re-analyze every article")
 
@@ -1130,7 +1143,7 @@ def build_parser() -> argparse.ArgumentParser:
             "nlp-pipeline tag article.txt --compact",
             'echo \'{"id": 1, "text": "The Fed cut rates."}\' | nlp-pipeline tag --jsonl',
         ],
-        [themes],
+        [themes, pipeline],
     )
     p.add_argument("file", nargs="?", help="text file, or - for standard input (the default)")
     p.add_argument("--text", metavar="TEXT", help="tag this text instead of a file")
@@ -1423,6 +1436,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="TFNS train tweets the teachers learn from besides FPB; they then label every "
         "tweet for the student (default 0: FPB only, the shipped recipe)",
+    )
+    t.add_argument(
+        "--accurate-out",
+        metavar="DIR",
+        help="also export an accurate tier there: the teachers' greedy weight soup, "
+        "calibrated, ONNX int8 (use with --teacher-tweets 9543)",
+    )
+    t.add_argument(
+        "--accurate-only",
+        action="store_true",
+        help="stop after the teachers and the accurate tier (no labels, no student)",
     )
     t.add_argument("--version", help="version name written to config.json")
     t.add_argument("--data", metavar="DIR", help="shared data folder (default ../shared/data)")

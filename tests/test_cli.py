@@ -204,3 +204,25 @@ def test_train_sentiment_rejects_a_negative_tweet_count(
     code = main(["train", "sentiment", "--work-dir", str(tmp_path), "--teacher-tweets", "-5"])
     assert code == 2
     assert "teacher_tfns_examples must not be negative" in capsys.readouterr().err
+
+
+def test_train_sentiment_accurate_only_needs_its_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["train", "sentiment", "--work-dir", str(tmp_path), "--accurate-only"])
+    assert code == 2
+    assert "accurate_only needs accurate_out" in capsys.readouterr().err
+
+
+def test_tag_takes_a_pipeline_by_file_and_names_an_unknown_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nlp_pipeline.nlp import default_models_dir
+
+    config = tmp_path / "mine.yaml"
+    config.write_text((default_models_dir() / "pipeline.yaml").read_text())
+    text = "Comfort Systems USA (NYSE: FIX) raised its outlook."
+    assert main(["tag", "--pipeline", str(config), "--text", text]) == 0
+    assert json.loads(capsys.readouterr().out)["entities"][0]["id"] == "FIX"
+    assert main(["tag", "--pipeline", "precise", "--text", text]) == 2
+    assert "no pipeline 'precise'" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex
 
 from nlp_pipeline import resources
+from nlp_pipeline.errors import ConfigError
 from nlp_pipeline.nlp import entities as _entities  # noqa: F401  (registers the component)
 from nlp_pipeline.nlp.contract import to_contract
 from nlp_pipeline.nlp.encoder import SentenceEncoder
@@ -41,6 +42,21 @@ ANALYZER_VERSION = "2"
 def default_models_dir() -> Path:
     """./models, else $NLP_PIPELINE_MODELS, else the package's (see `nlp_pipeline.resources`)."""
     return resources.models_dir()
+
+
+def pipeline_file(models_dir: Path, choice: str) -> Path:
+    """The NLP stage's config for `--pipeline`: `models/pipeline-NAME.yaml` for a name (such as
+    `accurate`), else the YAML file `choice` names."""
+    named = models_dir / f"pipeline-{choice}.yaml"
+    if named.is_file():
+        return named
+    if Path(choice).is_file():
+        return Path(choice)
+    known = sorted(p.stem.removeprefix("pipeline-") for p in models_dir.glob("pipeline-*.yaml"))
+    raise ConfigError(
+        f"no pipeline {choice!r}: neither {named} nor a file of that name "
+        f"(named pipelines in {models_dir}: {', '.join(known) or 'none'})"
+    )
 
 
 @Language.component("newline_sentence_boundaries")
@@ -149,6 +165,7 @@ class Analyzer:
         config = load_pipeline_config(pipeline_config or self.models_dir / "pipeline.yaml")
         if encoder_threads:
             config["encoder"]["threads"] = encoder_threads
+            config["sentiment"]["threads"] = encoder_threads  # a sentiment model of its own
         self.encoder: SentenceEncoder = create(
             "encoder", config["encoder"]["factory"], self.models_dir, config["encoder"]
         )

@@ -73,10 +73,13 @@ class SentenceEncoder:
             max_length = int(self.config.get("max_length", 128))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"bad encoder config {paths['config.json']}: {exc}") from None
+        # The weights: model.onnx, and the external data files of a model too large for one
+        # file (`model.onnx.data-0`, ...: a larger tier keeps each file under 100 MB).
         digest = hashlib.sha1()
-        with paths["model.onnx"].open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        for weights in sorted(model_dir.glob("model.onnx*")):
+            with weights.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
         self.version = f"{self.config.get('version', 'onnx')}+{digest.hexdigest()[:8]}"
         self.tokenizer = Tokenizer.from_file(str(paths["tokenizer.json"]))
         self.tokenizer.no_padding()
@@ -89,9 +92,12 @@ class SentenceEncoder:
         # sentences/s); on cores shared with other busy jobs, sleeping ones did better (54 vs 42
         # at load 6). `spin: false` in models/pipeline.yaml for shared machines.
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        self.session = ort.InferenceSession(
-            str(paths["model.onnx"]), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = ort.InferenceSession(
+                str(paths["model.onnx"]), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own types (bad graph, missing data)
+            raise ConfigError(f"cannot load the ONNX model in {model_dir}: {exc}") from None
         self.embedding_dim = int(self.session.get_outputs()[1].shape[-1] or 0) or int(
             self.config.get("embedding_dim", 0)
         )

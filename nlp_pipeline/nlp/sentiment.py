@@ -15,7 +15,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from nlp_pipeline.errors import ConfigError
-from nlp_pipeline.nlp.encoder import EncodedSentences
+from nlp_pipeline.nlp.encoder import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CACHE_SIZE,
+    EncodedSentences,
+    SentenceEncoder,
+)
 from nlp_pipeline.nlp.registry import register
 from nlp_pipeline.records import Sentiment
 
@@ -59,9 +64,42 @@ class LogitSentimentHead:
         ]
 
 
+class OwnEncoderSentimentHead:
+    """Sentiment from a model of its own beside the shared encoder (the `accurate` tier): a
+    second encoder pass per unique sentence, paid only by pipelines that ask for it; the other
+    heads keep reading the shared pass."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        self.encoder = encoder
+        self.version = encoder.version
+        self._head = LogitSentimentHead(
+            encoder.labels, float(encoder.config.get("temperature", 1.0)), encoder.version
+        )
+
+    def predict(self, sentences: Sequence[str], encoded: EncodedSentences) -> list[Sentiment]:
+        if len(sentences) != len(encoded):
+            raise ValueError(f"{len(sentences)} sentences but {len(encoded)} encoder rows")
+        return self._head.predict(sentences, self.encoder.encode(sentences))
+
+
 @register("sentiment", "onnx_sentiment")
-def _onnx_sentiment(models_dir: Path, options: Mapping[str, Any]) -> LogitSentimentHead:
+def _onnx_sentiment(
+    models_dir: Path, options: Mapping[str, Any]
+) -> LogitSentimentHead | OwnEncoderSentimentHead:
+    """The shared encoder's logits; or, with `path` (a model folder under models/), a model of
+    its own (`threads`, `batch_size`, `cache_size` as for the encoder)."""
     encoder = options["encoder"]
+    if options.get("path"):
+        threads = options.get("threads")
+        return OwnEncoderSentimentHead(
+            SentenceEncoder(
+                models_dir / str(options["path"]),
+                threads=int(threads) if threads else None,
+                cache_size=int(options.get("cache_size", DEFAULT_CACHE_SIZE)),
+                batch_size=int(options.get("batch_size", DEFAULT_BATCH_SIZE)),
+                spin=bool(options.get("spin", True)),
+            )
+        )
     return LogitSentimentHead(
         encoder.labels, float(encoder.config.get("temperature", 1.0)), encoder.version
     )

@@ -99,6 +99,11 @@ class SentimentTrainingConfig:
     # does; without, the student's tweets keep their gold labels (the teachers, never shown a
     # tweet, score 0.79 on TFNS valid against the student's 0.87).
     teacher_tfns_examples: int = 0
+    # The `accurate` tier (models/sentiment-accurate): the teachers' greedy weight soup,
+    # calibrated and exported beside the student when set; `accurate_only` stops there.
+    accurate_out: Path | None = None
+    accurate_only: bool = False
+    accurate_version: str = "mpnet-tweets-1"
     # The student's head reads the mean-pooled states ("mean") or the first token ("cls").
     head_pooling: str = "cls"
     # Weight of a loss (1 - cosine) that keeps the student's mean-pooled embedding near the
@@ -140,6 +145,8 @@ class SentimentTrainingConfig:
             raise TrainingError("teacher_count must be at least 1")
         if len(set(self.teacher_seeds)) != len(self.teacher_seeds):
             raise TrainingError("teacher_seeds must name each seed once")
+        if self.accurate_only and (self.accurate_out is None or not self.distill):
+            raise TrainingError("accurate_only needs accurate_out and the teachers (distill)")
 
     @property
     def teachers(self) -> tuple[int, ...]:
@@ -617,7 +624,7 @@ def greedy_soup(
         "member_dev": {str(members[i]): singles[i] for i in range(len(members))},
         "dev": best,
     }
-    log(f"  soup of {len(chosen)} of {len(members)} students: dev {json.dumps(best)}")
+    log(f"  soup of {len(chosen)} of {len(members)} members: dev {json.dumps(best)}")
     return model, tokenizer, report
 
 
@@ -713,6 +720,104 @@ class DistillTargets(NamedTuple):
     tweets: list[Example]
 
 
+def train_teachers(
+    config: SentimentTrainingConfig,
+    teacher_base: Path,
+    fpb_train: Sequence[datasets.LabeledSentence],
+    fpb_dev: Sequence[datasets.LabeledSentence],
+    report: dict[str, Any],
+    log: Callable[[str], None],
+    tweets: Sequence[datasets.LabeledSentence] = (),
+) -> None:
+    """Step 1: one mpnet teacher per seed on FPB train and, with `teacher_tfns_examples`, that
+    many of `tweets` (TFNS train) in `tweet_order`; their summaries go to `report["teachers"]`."""
+    examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
+    tweets = list(tweets) if config.teacher_tfns_examples else []
+    taught = gold_tweets(
+        [tweets[i] for i in tweet_order(len(tweets), config.seed)[: config.teacher_tfns_examples]]
+    )
+    report["teachers"] = {}
+    for number, seed in enumerate(config.teachers, start=1):
+        log(f"[1/5] teacher {number}/{len(config.teachers)}: all-mpnet-base-v2 on FPB "
+            f"train{f' and {len(taught)} TFNS tweets' if taught else ''}, seed {seed}")  # fmt: skip
+        report["teachers"][str(seed)] = fit(
+            config.work_dir / f"teacher-{seed}", teacher_base,
+            examples + taught, fpb_dev,
+            config.teacher_epochs, config.teacher_lr, config.teacher_batch,
+            replace(config, seed=seed), log,
+        )  # fmt: skip
+
+
+def export_accurate(
+    config: SentimentTrainingConfig,
+    teacher_base: Path,
+    fpb_dev: Sequence[datasets.LabeledSentence],
+    report: dict[str, Any],
+    log: Callable[[str], None],
+) -> None:
+    """The `accurate` tier: the teachers' greedy weight soup (on FPB dev), its temperature on
+    FPB dev, exported like the student to `accurate_out`, weights split into files under
+    100 MB."""
+    assert config.accurate_out is not None
+    log(f"[1b/5] accurate tier: the teachers' soup -> {config.accurate_out}")
+    model, tokenizer, soup = greedy_soup(
+        [config.work_dir / f"teacher-{seed}" for seed in config.teachers],
+        teacher_base, fpb_dev, config.max_length, log, "mean", config.device,
+    )  # fmt: skip
+    dev_logits = predict_logits(model, tokenizer, [r.text for r in fpb_dev], config.max_length)
+    temperature = fit_temperature(dev_logits, [LABEL_INDEX[r.label] for r in fpb_dev])
+    report["accurate"] = {**soup, "temperature": temperature}
+    log(f"  temperature {temperature}")
+    out = config.accurate_out
+    export_onnx(
+        model.to("cpu"),
+        tokenizer,
+        out,
+        {
+            "version": config.accurate_version,
+            "labels": list(SENTIMENT_LABELS),
+            "temperature": temperature,
+            "max_length": config.max_length,
+            "embedding_dim": int(model.encoder.config.hidden_size),
+            "base": "sentence-transformers/all-mpnet-base-v2",
+            "teacher": None,
+            "tier": "accurate",
+        },
+        log,
+    )
+    shutil.move(str(out / "model.fp32.onnx"), str(config.work_dir / "accurate.fp32.onnx"))
+    split_weights(out / "model.onnx")
+
+
+def split_weights(model_path: Path, max_bytes: int = 90 * 1024 * 1024) -> list[Path]:
+    """Move an ONNX model's weights into external files (`model.onnx.data-0`, ...) of at most
+    `max_bytes` each (a single larger tensor goes alone into one), so no file of a large model
+    passes hosting limits (GitHub's is 100 MB). ONNX Runtime reads them from beside the model.
+    Returns the data files."""
+    import onnx
+    from onnx.external_data_helper import set_external_data
+
+    model = onnx.load(str(model_path))
+    for old in model_path.parent.glob(f"{model_path.name}.data-*"):
+        old.unlink()
+    index, used, files = 0, 0, set()
+    for tensor in model.graph.initializer:
+        size = len(tensor.raw_data)
+        if size < 1024:  # small tensors stay in the graph
+            continue
+        if used and used + size > max_bytes:
+            index, used = index + 1, 0
+        name = f"{model_path.name}.data-{index}"
+        set_external_data(tensor, name)
+        used += size
+        files.add(name)
+    onnx.save_model(model, str(model_path))
+    paths = [model_path.parent / name for name in sorted(files)]
+    for path in paths:
+        path.chmod(0o644)  # onnx writes them private
+    return paths
+
+
 def teacher_targets(
     config: SentimentTrainingConfig,
     teacher_base: Path,
@@ -728,21 +833,9 @@ def teacher_targets(
     the teachers learn from the first `teacher_tfns_examples` in `tweet_order`."""
     work = config.work_dir
     dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
-    examples = [Example(r.text, one_hot(r.label)) for r in fpb_train]
     tweets = list(tweets) if config.teacher_tfns_examples else []
-    taught = gold_tweets(
-        [tweets[i] for i in tweet_order(len(tweets), config.seed)[: config.teacher_tfns_examples]]
-    )
-    report["teachers"] = {}
-    for number, seed in enumerate(config.teachers, start=1):
-        log(f"[1/5] teacher {number}/{len(config.teachers)}: all-mpnet-base-v2 on FPB "
-            f"train{f' and {len(taught)} TFNS tweets' if taught else ''}, seed {seed}")  # fmt: skip
-        report["teachers"][str(seed)] = fit(
-            work / f"teacher-{seed}", teacher_base,
-            examples + taught, fpb_dev,
-            config.teacher_epochs, config.teacher_lr, config.teacher_batch,
-            replace(config, seed=seed), log,
-        )  # fmt: skip
+    if "teachers" not in report:
+        train_teachers(config, teacher_base, fpb_train, fpb_dev, report, log, tweets)
     log("[2/5] pseudo-labels: the teachers on FPB train and a pool of news sentences"
         + (" and TFNS train" if tweets else ""))  # fmt: skip
     pseudo = work / "pseudo.npz"
@@ -849,6 +942,14 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
 
     tfns_train = datasets.tfns("train", config.data_dir)
     tweets = gold_tweets(tfns_train)
+    if config.distill and teacher_base is not None and config.accurate_out is not None:
+        train_teachers(config, teacher_base, fpb_train, fpb_dev, report, log, tfns_train)
+        export_accurate(config, teacher_base, fpb_dev, report, log)
+        if config.accurate_only:
+            report["seconds"] = round(time.perf_counter() - started, 1)
+            (work / "report.json").write_text(json.dumps(report, indent=1))
+            log(f"done in {report['seconds']} s ({config.device}, {config.threads} threads)")
+            return report
     if config.distill and teacher_base is not None:
         examples, labeled_tweets = teacher_targets(
             config, teacher_base, fpb_train, fpb_dev, report, log, tfns_train

@@ -83,3 +83,40 @@ def test_session_threads_spin_unless_told_to_sleep() -> None:
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
     sleeping = SentenceEncoder(MODEL_DIR, threads=1, spin=False).session.get_session_options()
     assert sleeping.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_a_broken_graph_is_named(tmp_path: Path) -> None:
+    for name in ("config.json", "tokenizer.json"):
+        shutil.copy(MODEL_DIR / name, tmp_path / name)
+    (tmp_path / "model.onnx").write_bytes(b"not an onnx graph")
+    with pytest.raises(ConfigError, match=f"cannot load the ONNX model in {tmp_path}"):
+        SentenceEncoder(tmp_path)
+
+
+def test_weights_in_external_files_load_and_are_part_of_the_version(tmp_path: Path) -> None:
+    """A model too large for one file (the accurate tier) keeps its weights in
+    `model.onnx.data-N` files beside the graph: the encoder reads them, its version covers
+    them, and a missing one is named."""
+    pytest.importorskip("onnx", reason="splitting needs onnx (the train extra)")
+    from nlp_pipeline.train.sentiment import split_weights
+
+    for name in ("model.onnx", "config.json", "tokenizer.json"):
+        shutil.copy(MODEL_DIR / name, tmp_path / name)
+    files = split_weights(tmp_path / "model.onnx", max_bytes=12 * 1024 * 1024)
+    assert len(files) >= 2 and all(f.stat().st_size <= 12 * 1024 * 1024 for f in files)
+    assert (tmp_path / "model.onnx").stat().st_size < 1024 * 1024  # the graph without weights
+
+    sentences = ["Operating profit rose to EUR 13.1 mn.", "Shares slid after the profit warning."]
+    whole, split = SentenceEncoder(MODEL_DIR, threads=1), SentenceEncoder(tmp_path, threads=1)
+    np.testing.assert_array_equal(split.encode(sentences).logits, whole.encode(sentences).logits)
+
+    before = split.version
+    with files[-1].open("r+b") as handle:  # one weight byte changed
+        byte = handle.read(1)
+        handle.seek(0)
+        handle.write(bytes([byte[0] ^ 1]))
+    assert SentenceEncoder(tmp_path, threads=1).version != before
+
+    files[0].unlink()
+    with pytest.raises(ConfigError, match="cannot load the ONNX model"):
+        SentenceEncoder(tmp_path)

@@ -6,14 +6,20 @@ tests check unambiguous cases and the arithmetic of the head and the aggregation
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
 from nlp_pipeline.errors import ConfigError
-from nlp_pipeline.nlp import Analyzer
-from nlp_pipeline.nlp.encoder import EncodedSentences
+from nlp_pipeline.nlp import Analyzer, default_models_dir
+from nlp_pipeline.nlp.encoder import EncodedSentences, SentenceEncoder
+from nlp_pipeline.nlp.registry import create
 from nlp_pipeline.nlp.sentiment import (
     LogitSentimentHead,
+    OwnEncoderSentimentHead,
     article_sentiment,
     position_weight,
     probabilities,
@@ -142,3 +148,61 @@ def test_article_sentiment_weights_headline_and_lead() -> None:
     expected = (2.0 * 0.9) / sum(weights)
     assert mixed.positive == pytest.approx(expected, abs=1e-4)
     assert article_sentiment([]).label == "neutral"
+
+
+def _copy_model(source: Path, target: Path, **config: object) -> Path:
+    target.mkdir(parents=True)
+    for name in ("model.onnx", "tokenizer.json"):
+        (target / name).symlink_to((source / name).resolve())
+    settings = json.loads((source / "config.json").read_text()) | config
+    (target / "config.json").write_text(json.dumps(settings))
+    return target
+
+
+def test_a_sentiment_model_of_its_own_scores_beside_the_shared_encoder(tmp_path: Path) -> None:
+    """With `path`, the sentiment head runs its own model (the accurate tier) and uses its
+    temperature and version; the shared encoder's output is only checked for length."""
+    models = default_models_dir()
+    shared = SentenceEncoder(models / "sentiment", threads=1)
+    _copy_model(models / "sentiment", tmp_path / "other", version="other-model", temperature=3.0)
+    head = create("sentiment", "onnx_sentiment", tmp_path, {"encoder": shared, "path": "other"})
+    assert isinstance(head, OwnEncoderSentimentHead)
+    assert head.version.startswith("other-model+")
+
+    sentences = ["Quarterly profit doubled.", "The bank cut its outlook and shares slumped."]
+    encoded = shared.encode(sentences)
+    expected = probabilities(encoded.logits, 3.0)  # the same weights, the other temperature
+    got = head.predict(sentences, encoded)
+    columns = [shared.labels.index(k) for k in ("positive", "neutral", "negative")]
+    for sentiment, row in zip(got, expected[:, columns], strict=True):
+        assert [sentiment.positive, sentiment.neutral, sentiment.negative] == pytest.approx(
+            row, abs=1e-4
+        )
+    with pytest.raises(ValueError, match="2 sentences but 1 encoder rows"):
+        head.predict(sentences, shared.encode(sentences[:1]))
+    with pytest.raises(ConfigError, match="missing"):
+        create("sentiment", "onnx_sentiment", tmp_path, {"encoder": shared, "path": "absent"})
+
+
+def test_analyzer_takes_its_sentiment_from_the_pipelines_model(
+    tmp_path: Path, analyzer: Analyzer
+) -> None:
+    """A pipeline config naming a sentiment model of its own: sentence sentiment, the version
+    on the analysis row and the themes (still on the shared pass) follow."""
+    models = default_models_dir()
+    other = _copy_model(
+        models / "sentiment", tmp_path / "other", version="other-model", temperature=50.0
+    )
+    config = yaml.safe_load((models / "pipeline.yaml").read_text())
+    config["sentiment"] = {"factory": "onnx_sentiment", "path": str(other)}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(config))
+    flat, default = Analyzer(pipeline_config=tmp_path / "pipeline.yaml"), analyzer
+    text = "Quarterly profit surged and the company beat estimates."
+    sentiment = flat.analyze(text).sentences[0].sentiment
+    assert flat.model_versions["sentiment"].startswith("other-model+")
+    assert flat.model_versions["encoder"] == default.model_versions["encoder"]
+    # temperature 50 flattens the probabilities towards a third each
+    assert max(sentiment.positive, sentiment.neutral, sentiment.negative) < 0.4
+    assert default.analyze(text).sentences[0].sentiment.positive > 0.5
+    themes = [(t.id, t.score) for t in flat.analyze(text).themes]
+    assert themes == [(t.id, t.score) for t in default.analyze(text).themes]

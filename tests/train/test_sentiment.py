@@ -3,6 +3,7 @@ training: batching, calibration, metrics, config checks, weight averaging."""
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -285,3 +286,71 @@ def test_teachers_that_learn_from_tweets_label_them_for_the_student(tmp_path: Pa
     for i, (row, target) in enumerate(zip(tweets, tweet_targets, strict=True)):
         expected = 0.5 * np.asarray(one_hot(row.label)) + 0.5 * soft[first_tweet + i]
         np.testing.assert_allclose(target.target, expected, rtol=1e-6)
+
+
+def test_accurate_only_needs_an_output_folder_and_teachers(tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="accurate_only needs accurate_out"):
+        SentimentTrainingConfig(tmp_path, tmp_path, accurate_only=True)
+    with pytest.raises(TrainingError, match="accurate_only needs accurate_out"):
+        SentimentTrainingConfig(
+            tmp_path, tmp_path, accurate_only=True, accurate_out=tmp_path, distill=False
+        )
+
+
+def test_the_accurate_tier_is_the_teachers_soup_calibrated_and_exported(tmp_path: Path) -> None:
+    """Two teachers (MiniLM standing in for mpnet), then `export_accurate`: the greedy soup of
+    the teachers on dev, its temperature fitted on dev, an ONNX int8 model whose weights sit
+    in files beside the graph, which the run-time encoder loads and whose logits agree with
+    the soup's in torch."""
+    base = _minilm()
+    import torch
+
+    from nlp_pipeline.datasets import LabeledSentence
+    from nlp_pipeline.nlp.encoder import SentenceEncoder
+    from nlp_pipeline.train.sentiment import (
+        LABEL_INDEX,
+        average_states,
+        build_classifier,
+        export_accurate,
+        predict_logits,
+        train_teachers,
+    )
+
+    good = [f"Quarterly profit at company {c} jumped and sales beat forecasts." for c in "ABCD"]
+    bad = [f"Company {c} swung to a heavy loss and cut its outlook." for c in "EFGH"]
+    train = [LabeledSentence(t, "positive") for t in good]
+    train += [LabeledSentence(t, "negative") for t in bad]
+    dev = train[::3]
+    out = tmp_path / "accurate"
+    config = SentimentTrainingConfig(
+        tmp_path, tmp_path / "student", teacher_base=base, teacher_seeds=(1, 2),
+        teacher_epochs=1, teacher_batch=4, teacher_lr=1e-4, threads=1, accurate_out=out,
+        accurate_version="tiny-accurate",
+    )  # fmt: skip
+    report: dict = {}
+    train_teachers(config, base, train, dev, report, lambda _: None)
+    export_accurate(config, base, dev, report, lambda _: None)
+
+    members = report["accurate"]["members"]
+    assert members and set(members) <= {str(tmp_path / "teacher-1"), str(tmp_path / "teacher-2")}
+    written = json.loads((out / "config.json").read_text())
+    assert written["version"] == "tiny-accurate" and written["tier"] == "accurate"
+    assert written["temperature"] == report["accurate"]["temperature"]
+    assert sorted(p.name for p in out.glob("model.onnx.data-*")) == ["model.onnx.data-0"]
+    assert not (out / "model.fp32.onnx").exists()  # kept in the work folder, not shipped
+
+    soup = build_classifier(base, "mean").eval()
+    states = [torch.load(Path(m) / "best.pt", weights_only=True) for m in members]
+    soup.load_state_dict(average_states(states))
+    from transformers import AutoTokenizer
+
+    texts = [r.text for r in dev]
+    expected = predict_logits(soup, AutoTokenizer.from_pretrained(str(base)), texts, 128)
+    encoder = SentenceEncoder(out, threads=1)
+    assert encoder.version.startswith("tiny-accurate+")
+    got = encoder.encode(texts).logits
+    np.testing.assert_allclose(got, expected, atol=0.15)  # int8 against fp32
+    assert list(got.argmax(1)) == list(expected.argmax(1))
+    assert report["accurate"]["dev"]["accuracy"] == pytest.approx(
+        float(np.mean(expected.argmax(1) == [LABEL_INDEX[r.label] for r in dev]))
+    )
