@@ -45,8 +45,8 @@ def default_models_dir() -> Path:
 
 
 def pipeline_file(models_dir: Path, choice: str) -> Path:
-    """The NLP stage's config for `--pipeline`: `models/pipeline-NAME.yaml` for a name (such as
-    `accurate`), else the YAML file `choice` names."""
+    """The NLP stage's config for `--pipeline`: `models/pipeline-NAME.yaml` for a name, else
+    the YAML file `choice` names."""
     named = models_dir / f"pipeline-{choice}.yaml"
     if named.is_file():
         return named

@@ -15,13 +15,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from nlp_pipeline.errors import ConfigError
-from nlp_pipeline.nlp.encoder import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_CACHE_SIZE,
-    EncodedSentences,
-    SentenceEncoder,
-)
-from nlp_pipeline.nlp.registry import register
+from nlp_pipeline.nlp.encoder import EncodedSentences, SentenceEncoder
+from nlp_pipeline.nlp.registry import create, register
 from nlp_pipeline.records import Sentiment
 
 PROBABILITY_DECIMALS = 4
@@ -64,17 +59,22 @@ class LogitSentimentHead:
         ]
 
 
+def logit_head(encoder: SentenceEncoder) -> LogitSentimentHead:
+    """The head over `encoder`'s logits, with the temperature and version of its model."""
+    return LogitSentimentHead(
+        encoder.labels, float(encoder.config.get("temperature", 1.0)), encoder.version
+    )
+
+
 class OwnEncoderSentimentHead:
-    """Sentiment from a model of its own beside the shared encoder (the `accurate` tier): a
-    second encoder pass per unique sentence, paid only by pipelines that ask for it; the other
-    heads keep reading the shared pass."""
+    """Sentiment from a model of its own beside the shared encoder (a larger, more accurate
+    one): a second encoder pass per unique sentence, paid only by pipelines that ask for it;
+    the other heads keep reading the shared pass."""
 
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
         self.version = encoder.version
-        self._head = LogitSentimentHead(
-            encoder.labels, float(encoder.config.get("temperature", 1.0)), encoder.version
-        )
+        self._head = logit_head(encoder)
 
     def predict(self, sentences: Sequence[str], encoded: EncodedSentences) -> list[Sentiment]:
         if len(sentences) != len(encoded):
@@ -88,21 +88,9 @@ def _onnx_sentiment(
 ) -> LogitSentimentHead | OwnEncoderSentimentHead:
     """The shared encoder's logits; or, with `path` (a model folder under models/), a model of
     its own (`threads`, `batch_size`, `cache_size` as for the encoder)."""
-    encoder = options["encoder"]
     if options.get("path"):
-        threads = options.get("threads")
-        return OwnEncoderSentimentHead(
-            SentenceEncoder(
-                models_dir / str(options["path"]),
-                threads=int(threads) if threads else None,
-                cache_size=int(options.get("cache_size", DEFAULT_CACHE_SIZE)),
-                batch_size=int(options.get("batch_size", DEFAULT_BATCH_SIZE)),
-                spin=bool(options.get("spin", True)),
-            )
-        )
-    return LogitSentimentHead(
-        encoder.labels, float(encoder.config.get("temperature", 1.0)), encoder.version
-    )
+        return OwnEncoderSentimentHead(create("encoder", "onnx_encoder", models_dir, options))
+    return logit_head(options["encoder"])
 
 
 def position_weight(index: int) -> float:

@@ -99,8 +99,8 @@ class SentimentTrainingConfig:
     # does; without, the student's tweets keep their gold labels (the teachers, never shown a
     # tweet, score 0.79 on TFNS valid against the student's 0.87).
     teacher_tfns_examples: int = 0
-    # The `accurate` tier (models/sentiment-accurate): the teachers' greedy weight soup,
-    # calibrated and exported beside the student when set; `accurate_only` stops there.
+    # An `accurate` tier: the teachers' greedy weight soup, calibrated and exported to
+    # `accurate_out` beside the student when set; `accurate_only` stops there.
     accurate_out: Path | None = None
     accurate_only: bool = False
     accurate_version: str = "mpnet-tweets-1"
@@ -764,29 +764,49 @@ def export_accurate(
         [config.work_dir / f"teacher-{seed}" for seed in config.teachers],
         teacher_base, fpb_dev, config.max_length, log, "mean", config.device,
     )  # fmt: skip
+    temperature = calibrated_export(
+        model, tokenizer, fpb_dev, config, config.accurate_out,
+        config.work_dir / "accurate.fp32.onnx", log, version=config.accurate_version,
+        base="sentence-transformers/all-mpnet-base-v2", teacher=None, tier="accurate",
+    )  # fmt: skip
+    report["accurate"] = {**soup, "temperature": temperature}
+    split_weights(config.accurate_out / "model.onnx")
+
+
+def calibrated_export(
+    model: Any,
+    tokenizer: Any,
+    fpb_dev: Sequence[datasets.LabeledSentence],
+    config: SentimentTrainingConfig,
+    out: Path,
+    fp32_copy: Path,
+    log: Callable[[str], None],
+    version: str,
+    **card: Any,
+) -> float:
+    """Steps 4-5 for a trained model: one temperature on FPB dev, then the ONNX int8 export to
+    `out` with a config.json (version, labels, temperature, sizes, then `card`); the fp32 graph
+    goes to `fp32_copy` (not shipped). Returns the temperature."""
     dev_logits = predict_logits(model, tokenizer, [r.text for r in fpb_dev], config.max_length)
     temperature = fit_temperature(dev_logits, [LABEL_INDEX[r.label] for r in fpb_dev])
-    report["accurate"] = {**soup, "temperature": temperature}
     log(f"  temperature {temperature}")
-    out = config.accurate_out
+    log("  export: ONNX int8 (per-channel)")
     export_onnx(
         model.to("cpu"),
         tokenizer,
         out,
         {
-            "version": config.accurate_version,
+            "version": version,
             "labels": list(SENTIMENT_LABELS),
             "temperature": temperature,
             "max_length": config.max_length,
             "embedding_dim": int(model.encoder.config.hidden_size),
-            "base": "sentence-transformers/all-mpnet-base-v2",
-            "teacher": None,
-            "tier": "accurate",
+            **card,
         },
         log,
     )
-    shutil.move(str(out / "model.fp32.onnx"), str(config.work_dir / "accurate.fp32.onnx"))
-    split_weights(out / "model.onnx")
+    shutil.move(str(out / "model.fp32.onnx"), str(fp32_copy))
+    return temperature
 
 
 def split_weights(model_path: Path, max_bytes: int = 90 * 1024 * 1024) -> list[Path]:
@@ -834,8 +854,7 @@ def teacher_targets(
     work = config.work_dir
     dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
     tweets = list(tweets) if config.teacher_tfns_examples else []
-    if "teachers" not in report:
-        train_teachers(config, teacher_base, fpb_train, fpb_dev, report, log, tweets)
+    train_teachers(config, teacher_base, fpb_train, fpb_dev, report, log, tweets)
     log("[2/5] pseudo-labels: the teachers on FPB train and a pool of news sentences"
         + (" and TFNS train" if tweets else ""))  # fmt: skip
     pseudo = work / "pseudo.npz"
@@ -937,8 +956,13 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
     started = time.perf_counter()
     fpb_train = datasets.fpb("train", config.data_dir)
     fpb_dev = datasets.fpb("dev", config.data_dir)
-    dev_gold = [LABEL_INDEX[r.label] for r in fpb_dev]
     report: dict[str, Any] = {"version": config.version}
+
+    def finished() -> dict[str, Any]:
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        (work / "report.json").write_text(json.dumps(report, indent=1))
+        log(f"done in {report['seconds']} s ({config.device}, {config.threads} threads)")
+        return report
 
     tfns_train = datasets.tfns("train", config.data_dir)
     tweets = gold_tweets(tfns_train)
@@ -946,10 +970,7 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
         train_teachers(config, teacher_base, fpb_train, fpb_dev, report, log, tfns_train)
         export_accurate(config, teacher_base, fpb_dev, report, log)
         if config.accurate_only:
-            report["seconds"] = round(time.perf_counter() - started, 1)
-            (work / "report.json").write_text(json.dumps(report, indent=1))
-            log(f"done in {report['seconds']} s ({config.device}, {config.threads} threads)")
-            return report
+            return finished()
     if config.distill and teacher_base is not None:
         examples, labeled_tweets = teacher_targets(
             config, teacher_base, fpb_train, fpb_dev, report, log, tfns_train
@@ -978,36 +999,15 @@ def train(config: SentimentTrainingConfig, log: Callable[[str], None] = print) -
         student, tokenizer = load_trained(
             work / "student", student_base, config.head_pooling, config.device
         )
-    log("[4/5] calibration: temperature on FPB dev")
-    dev_logits = predict_logits(student, tokenizer, [r.text for r in fpb_dev], config.max_length)
-    temperature = fit_temperature(dev_logits, dev_gold)
-    report["temperature"] = temperature
-    log(f"  temperature {temperature}")
-
-    log("[5/5] export: ONNX int8 (per-channel)")
-    export_onnx(
-        student.to("cpu"),
-        tokenizer,
-        config.out_dir,
-        {
-            "version": config.version,
-            "labels": list(SENTIMENT_LABELS),
-            "temperature": temperature,
-            "max_length": config.max_length,
-            "embedding_dim": int(student.encoder.config.hidden_size),
-            "base": "sentence-transformers/all-MiniLM-L6-v2",
-            "teacher": (
-                "sentence-transformers/all-mpnet-base-v2"
-                + (f" x {len(config.teachers)} seeds" if len(config.teachers) > 1 else "")
-                if config.distill
-                else None
-            ),
-        },
-        log,
-    )
-    fp32 = config.out_dir / "model.fp32.onnx"
-    shutil.move(str(fp32), str(work / "model.fp32.onnx"))  # the fp32 graph is not shipped
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    (work / "report.json").write_text(json.dumps(report, indent=1))
-    log(f"done in {report['seconds']} s ({config.device}, {config.threads} threads)")
-    return report
+    log("[4-5/5] calibration (temperature on FPB dev) and export")
+    report["temperature"] = calibrated_export(
+        student, tokenizer, fpb_dev, config, config.out_dir, work / "model.fp32.onnx", log,
+        version=config.version, base="sentence-transformers/all-MiniLM-L6-v2",
+        teacher=(
+            "sentence-transformers/all-mpnet-base-v2"
+            + (f" x {len(config.teachers)} seeds" if len(config.teachers) > 1 else "")
+            if config.distill
+            else None
+        ),
+    )  # fmt: skip
+    return finished()
