@@ -902,9 +902,13 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             f"serve needs the serve extra ({exc.name} is missing): "
             "pip install 'nlp-pipeline[serve]'"
         ) from None
+    from nlp_pipeline.nlp.analyzer import default_models_dir, pipeline_file
+
     db = _db(args)
     if not db.exists():
         raise PipelineError(f"no store at {db} (run `nlp-pipeline run` first, or give --db)")
+    # checked now: the analyzer itself loads on the first POST /tag
+    chosen = pipeline_file(default_models_dir(), args.pipeline) if args.pipeline else None
     print(f"serving {db} at http://{args.host}:{args.port}/ (API docs at /docs)", file=out)
     out.flush()
     serve(
@@ -914,6 +918,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         themes_paths=[Path(p) for p in args.themes or []],
         max_tag_bytes=args.max_tag_bytes,
         cache=not args.no_cache,
+        pipeline_config=chosen,
     )
     return EXIT_OK
 
@@ -1529,7 +1534,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_serve,
         "the HTTP API and the dashboard over a store, read-only (the serve extra)",
         ["nlp-pipeline serve --db news.duckdb", "nlp-pipeline serve --host 0.0.0.0 --port 8080"],
-        [db, themes],
+        [db, themes, pipeline],
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")

@@ -168,9 +168,15 @@ class _Tagger:
     """The analyzer for `POST /tag`, loaded on first use (seconds) and shared; one text at a
     time, since the spaCy pipeline and the sentence cache are not made for concurrent calls."""
 
-    def __init__(self, themes_paths: Sequence[Path], analyzer: Analyzer | None = None) -> None:
+    def __init__(
+        self,
+        themes_paths: Sequence[Path],
+        analyzer: Analyzer | None = None,
+        pipeline_config: Path | None = None,
+    ) -> None:
         self._themes_paths = list(themes_paths)
         self._analyzer = analyzer
+        self._pipeline_config = pipeline_config
         self._lock = threading.Lock()
 
     def tag(self, text: str) -> dict[str, Any]:
@@ -180,7 +186,9 @@ class _Tagger:
             if self._analyzer is None:
                 from nlp_pipeline.nlp.analyzer import Analyzer
 
-                self._analyzer = Analyzer(themes_paths=self._themes_paths)
+                self._analyzer = Analyzer(
+                    themes_paths=self._themes_paths, pipeline_config=self._pipeline_config
+                )
             return tagging.tag_text(self._analyzer, text)
 
 
@@ -232,12 +240,13 @@ def create_app(
     pool_size: int = STORE_POOL_SIZE,
     analyzer: Analyzer | None = None,
     cache: bool = True,
+    pipeline_config: Path | None = None,
 ) -> FastAPI:
     """The API and dashboard over the store at `db` (which must exist). `analyzer` serves
-    `POST /tag` (default: the shipped models, loaded on the first request); `cache=False`
-    computes every answer afresh (for measuring)."""
+    `POST /tag` (default: the shipped models, or the NLP stage `pipeline_config` names, loaded
+    on the first request); `cache=False` computes every answer afresh (for measuring)."""
     pool = _StorePool(Path(db), pool_size)
-    tagger = _Tagger(themes_paths, analyzer)
+    tagger = _Tagger(themes_paths, analyzer, pipeline_config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -535,9 +544,16 @@ def serve(
     max_tag_bytes: int = DEFAULT_MAX_TAG_BYTES,
     cache: bool = True,
     log_level: str = "info",
+    pipeline_config: Path | None = None,
 ) -> None:
     """Run the API and dashboard until interrupted."""
     import uvicorn
 
-    app = create_app(db, themes_paths=themes_paths, max_tag_bytes=max_tag_bytes, cache=cache)
+    app = create_app(
+        db,
+        themes_paths=themes_paths,
+        max_tag_bytes=max_tag_bytes,
+        cache=cache,
+        pipeline_config=pipeline_config,
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

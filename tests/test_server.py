@@ -340,3 +340,27 @@ def test_a_store_gone_from_under_the_server_is_a_500_naming_it(tmp_path: Path) -
         response = client.get("/trends", params={"entity": "FIX"})
     assert response.status_code == 500
     assert response.json()["detail"].startswith(f"no store at {path}")
+
+
+def test_tag_runs_the_nlp_stage_the_pipeline_config_names(db: Path, tmp_path: Path) -> None:
+    from nlp_pipeline.nlp import default_models_dir
+
+    shipped = (default_models_dir() / "pipeline.yaml").read_text()
+    assert "factory: pattern_rotations" in shipped
+    config = tmp_path / "no-flows.yaml"
+    config.write_text(shipped.replace("factory: pattern_rotations", "factory: no_rotations"))
+    text = "Investors rotated out of mega-cap tech into small caps."
+    with TestClient(create_app(db)) as shipped_client:
+        default = shipped_client.post("/tag", json={"text": text}).json()
+    with TestClient(create_app(db, pipeline_config=config)) as client:
+        chosen = client.post("/tag", json={"text": text}).json()
+    assert [(r["from"], r["to"]) for r in default["rotations"]] == [("MEGA_CAP", "SMALL_CAP")]
+    assert chosen["rotations"] == []
+    assert chosen["entities"] == default["entities"]
+
+
+def test_serve_names_an_unknown_pipeline_before_it_listens(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--db", str(db), "--pipeline", "precise"]) == 2
+    assert "no pipeline 'precise'" in capsys.readouterr().err
