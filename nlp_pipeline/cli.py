@@ -719,6 +719,7 @@ def cmd_train_themes(args: argparse.Namespace, out: TextIO) -> int:
         encoder_dir=Path(args.encoder) if args.encoder else None,
         out_dir=Path(args.out) if args.out else None,
         data_dir=Path(args.data) if args.data else None,
+        pair_heads=args.pair_heads,
     )
     report = train(config, log=lambda message: print(message, file=sys.stderr))
     print(json.dumps(report, indent=1), file=out)
@@ -1466,6 +1467,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--models", help="models folder (default: $NLP_PIPELINE_MODELS or models/)")
     q.add_argument("--out", help="where the head goes (default: MODELS/themes)")
     q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+    q.add_argument(
+        "--pair-heads",
+        action="store_true",
+        help="add pair heads that tell confusable themes apart (easing vs tightening), each "
+        "kept where it raises dev F1; not in the shipped head (see models/themes/README.md)",
+    )
 
     p = _command(
         sub,
@@ -1521,6 +1528,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", required=True, choices=["team", "tfn-topics"])
     q.add_argument("--split", default="test", choices=["dev", "test"], help="team split")
     q.add_argument("--data", help="shared data folder (default: $NLP_PIPELINE_SHARED_DATA)")
+    q.add_argument(
+        "--pair-heads",
+        action="store_true",
+        help="add pair heads that tell confusable themes apart (easing vs tightening), each "
+        "kept where it raises dev F1; not in the shipped head (see models/themes/README.md)",
+    )
     q.add_argument(
         "--models",
         metavar="DIR",

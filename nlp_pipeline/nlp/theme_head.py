@@ -8,6 +8,11 @@ n-grams tell close neighbours apart (a cut from a hike, capital spending from sp
 A head that carries a memory (the embeddings and labels of the sentences it was fitted on) blends
 each theme's probability with a vote of the sentence's nearest labeled neighbours, which reads
 combinations of meaning a linear function of one embedding cannot.
+A head with pair heads tells confusable themes apart (easing from tightening): for each pair, a
+logistic regression fitted only on the sentences that carry exactly one of the two gives the
+odds of one side against the other, and each theme's probability is scaled by its side's, so a
+sentence about rate cuts keeps `monetary_easing` and loses most of `monetary_tightening`, while
+one that weighs both directions keeps both.
 A user theme (`--themes FILE`) needs no retraining: its examples (and definition) are encoded
 once, on first use, and a small logistic regression separates them from a background of shipped
 sentence embeddings of other narratives; a user theme with only cue patterns is tagged by its
@@ -20,7 +25,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -208,6 +213,18 @@ def apply_exclusive_pairs(
     return scores
 
 
+def apply_pair_heads(
+    probs: np.ndarray, second_side: np.ndarray, pairs: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """`probs` with, for pair k = (first, second), the second theme's column scaled by
+    `second_side[:, k]` (P(second | one of the two)) and the first's by its complement."""
+    out = np.array(probs, dtype=np.float64)
+    for k, (first, second) in enumerate(pairs):
+        out[:, second] *= second_side[:, k]
+        out[:, first] *= 1.0 - second_side[:, k]
+    return out
+
+
 def file_sha1(path: Path) -> str:
     digest = hashlib.sha1()
     with path.open("rb") as handle:
@@ -230,6 +247,11 @@ class TrainedHead:
     # weights' last len(ngrams) columns read the n-grams; None: embedding and cues only
     ngrams: NgramVectorizer | None = None
     memory: NeighbourMemory | None = None  # None: the logistic regressions alone
+    # confusable pairs (first, second) told apart by their own regressions: row k of
+    # pair_weights gives P(second | one of the two) on the same features as `weights`
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    pair_weights: np.ndarray | None = None  # (pairs, features) float32
+    pair_bias: np.ndarray | None = None  # (pairs,) float32
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -255,6 +277,10 @@ class TrainedHead:
                 "temperature": self.memory.temperature,
                 "blend": self.memory.blend,
             }
+        if self.pairs and self.pair_weights is not None and self.pair_bias is not None:
+            arrays["pair_weights"] = self.pair_weights.astype(np.float32)
+            arrays["pair_bias"] = self.pair_bias.astype(np.float32)
+            meta["pair_heads"] = [list(pair) for pair in self.pairs]
         # numpy's stubs type **kwds like its allow_pickle flag
         np.savez_compressed(directory / "head.npz", **arrays)  # type: ignore[arg-type]
         (directory / "head.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
@@ -270,6 +296,8 @@ class TrainedHead:
             meta = json.loads((directory / "head.json").read_text(encoding="utf-8"))
             ngrams = None
             memory = None
+            pairs = [(str(a), str(b)) for a, b in meta.get("pair_heads", [])]
+            pair_weights = pair_bias = None
             with np.load(directory / "head.npz", allow_pickle=False) as arrays:
                 weights, bias = arrays["weights"], arrays["bias"]
                 thresholds, background = arrays["thresholds"], arrays["background"]
@@ -291,6 +319,8 @@ class TrainedHead:
                         float(settings["temperature"]),
                         float(settings["blend"]),
                     )
+                if pairs:
+                    pair_weights, pair_bias = arrays["pair_weights"], arrays["pair_bias"]
             theme_ids, cue_ids = list(meta["theme_ids"]), list(meta["cue_theme_ids"])
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"bad theme head in {directory}: {exc}") from None
@@ -314,7 +344,31 @@ class TrainedHead:
                 f"bad theme head in {directory}: the neighbour memory's arrays do not match "
                 f"{len(theme_ids)} themes of {background.shape[1]}-dimensional embeddings"
             )
-        return cls(theme_ids, cue_ids, weights, bias, thresholds, background, meta, ngrams, memory)
+        if pairs and (
+            pair_weights is None
+            or pair_bias is None
+            or pair_weights.shape != (len(pairs), weights.shape[1])
+            or pair_bias.shape != (len(pairs),)
+            or not {t for pair in pairs for t in pair} <= set(theme_ids)
+        ):
+            raise ConfigError(
+                f"bad theme head in {directory}: pair_heads {pairs} do not match the pair "
+                "arrays or the theme ids"
+            )
+        return cls(
+            theme_ids,
+            cue_ids,
+            weights,
+            bias,
+            thresholds,
+            background,
+            meta,
+            ngrams,
+            memory,
+            pairs,
+            pair_weights,
+            pair_bias,
+        )
 
     def logits(
         self,
@@ -322,12 +376,17 @@ class TrainedHead:
         embeddings: np.ndarray,
         patterns: Sequence[re.Pattern[str] | None],
     ) -> np.ndarray:
-        """(sentences, themes) logits; `patterns` are the cue patterns of `cue_theme_ids`."""
+        """(sentences, themes) logits, then one column per pair head; `patterns` are the cue
+        patterns of `cue_theme_ids`."""
+        weights, bias = self.weights, self.bias
+        if self.pairs and self.pair_weights is not None and self.pair_bias is not None:
+            weights = np.vstack([weights, self.pair_weights])
+            bias = np.concatenate([bias, self.pair_bias])
         x = features(sentences, embeddings, patterns)
         dense = x.shape[1]
-        out = x @ self.weights[:, :dense].T + self.bias
+        out = x @ weights[:, :dense].T + bias
         if self.ngrams is not None:
-            out += self.ngrams.logits(sentences, self.weights[:, dense:])
+            out += self.ngrams.logits(sentences, weights[:, dense:])
         return np.asarray(out)
 
     def probabilities(
@@ -337,14 +396,25 @@ class TrainedHead:
         patterns: Sequence[re.Pattern[str] | None],
     ) -> np.ndarray:
         """(sentences, themes): the logistic regressions' probabilities, blended with the
-        neighbours' vote when the head carries a memory; `thresholds` apply to these."""
-        probs = sigmoid(self.logits(sentences, embeddings, patterns))
-        return probs if self.memory is None else self.memory.blended(probs, embeddings)
+        neighbours' vote when the head carries a memory, then scaled by the pair heads;
+        `thresholds` apply to these."""
+        logits = self.logits(sentences, embeddings, patterns)
+        themes = len(self.theme_ids)
+        probs = sigmoid(logits[:, :themes])
+        if self.memory is not None:
+            probs = self.memory.blended(probs, embeddings)
+        if self.pairs:
+            index = {theme_id: j for j, theme_id in enumerate(self.theme_ids)}
+            pairs = [(index[a], index[b]) for a, b in self.pairs]
+            probs = apply_pair_heads(probs, sigmoid(logits[:, themes:]), pairs)
+        return probs
 
     @property
     def kind(self) -> str:
-        """The head's version name: `embedding-3` votes with neighbours and reads n-grams,
-        `embedding-2` reads n-grams, `embedding-1` neither."""
+        """The head's version name: `embedding-4` adds pair heads to `embedding-3`, which votes
+        with neighbours and reads n-grams, `embedding-2` reads n-grams, `embedding-1` neither."""
+        if self.pairs:
+            return "embedding-4"
         if self.memory is not None:
             return "embedding-3"
         return "embedding-1" if self.ngrams is None else "embedding-2"
@@ -357,6 +427,10 @@ class TrainedHead:
             memory = self.memory
             arrays += [memory.embeddings, memory.labels, memory.known, memory.weight]
             arrays.append(np.array([memory.k, memory.temperature, memory.blend]))
+        if self.pairs and self.pair_weights is not None and self.pair_bias is not None:
+            arrays += [self.pair_weights, self.pair_bias]
+            index = {theme_id: j for j, theme_id in enumerate(self.theme_ids)}
+            arrays.append(np.array([index[t] for pair in self.pairs for t in pair]))
         for array in arrays:
             digest.update(np.ascontiguousarray(array, np.float32).tobytes())
         return digest.hexdigest()[:8]

@@ -1,7 +1,7 @@
 """Compare theme-head settings on team dev without flattering dev-calibrated variants.
 
     python -m nlp_pipeline.train.theme_sweep SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE[,BLEND]]] ...
-        [--dev-only] [--hf-encoder DIR]
+        [--dev-only] [--pair-heads] [--hf-encoder DIR]
 
 For each setting (n-gram scale, 0 for embedding + cues only; l2; team weight, default 2; dev
 share of the calibration rows, default the recipe's, 0 for each dev row once; the neighbours'
@@ -10,6 +10,7 @@ are computed on the team dev and train items (folds by record).
 Thresholds and exclusive pairs are then chosen on one half of dev's records plus the train items
 (`--dev-only`: that half alone) and scored on the other half, both ways round; the mean
 micro-F1 / macro-F1 of the two halves is printed. The test split is never read.
+`--pair-heads` adds the recipe's pair heads, chosen on the calibrating half's dev records.
 
 `--hf-encoder DIR` swaps the shipped encoder for another one, to ask whether a larger encoder
 would help the head: the rows are embedded by a Hugging Face model folder (for example
@@ -27,14 +28,17 @@ import numpy as np
 from nlp_pipeline.datasets import shared_data_dir
 from nlp_pipeline.evaluation.themes import load_team_set, multilabel_scores, tfn_topics
 from nlp_pipeline.nlp.encoder import SentenceEncoder
+from nlp_pipeline.nlp.theme_head import apply_pair_heads
 from nlp_pipeline.nlp.themes import cue_pattern, load_taxonomy
 from nlp_pipeline.train.themes import (
     ThemeTrainingConfig,
     _fold_of,
+    _pair_index,
     _sets,
     best_thresholds,
     blend_out_of_fold,
     calibration_rows,
+    choose_pair_heads,
     design_matrix,
     exclusive_pairs,
     neighbour_memory,
@@ -65,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("settings", nargs="+", help="SCALE,L2[,TEAM_WEIGHT[,DEV_SHARE[,BLEND]]]")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--dev-only", action="store_true", help="calibrate on the dev half alone")
+    parser.add_argument(
+        "--pair-heads", action="store_true", help="add pair heads (the recipe's --pair-heads)"
+    )
     parser.add_argument("--hf-encoder", type=Path, help="embed with this Hugging Face model folder")
     args = parser.parse_args(argv)
     base = ThemeTrainingConfig(models_dir=args.models)
@@ -109,10 +116,16 @@ def main(argv: list[str] | None = None) -> None:
                     calibration, train_rows, config.calibration_dev_share
                 )
             scored = dev_rows[half != side]
-            thresholds = best_thresholds(oof[calibration], rows.labels[calibration])
-            pairs = exclusive_pairs(oof[calibration], thresholds, rows.labels[calibration], ids)
+            probs = oof
+            if args.pair_heads:
+                chosen, sides = choose_pair_heads(
+                    x, rows, folds, oof, calibration, dev_rows[half == side], ids, config, print
+                )
+                probs = apply_pair_heads(oof, sides, _pair_index(chosen, ids))
+            thresholds = best_thresholds(probs[calibration], rows.labels[calibration])
+            pairs = exclusive_pairs(probs[calibration], thresholds, rows.labels[calibration], ids)
             gold = [{ids[j] for j in np.nonzero(r)[0]} for r in rows.labels[scored]]
-            report = multilabel_scores(gold, _sets(oof[scored], thresholds, ids, pairs), ids)
+            report = multilabel_scores(gold, _sets(probs[scored], thresholds, ids, pairs), ids)
             scores.append((report["micro"]["f1"], report["macro"]["f1"]))
         micro, macro = (float(np.mean(v)) for v in zip(*scores, strict=True))
         print(

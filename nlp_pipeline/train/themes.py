@@ -51,6 +51,7 @@ from nlp_pipeline.nlp.theme_head import (
     NgramVectorizer,
     TrainedHead,
     apply_exclusive_pairs,
+    apply_pair_heads,
     features,
     file_sha1,
     fit_logistic,
@@ -104,6 +105,10 @@ class ThemeTrainingConfig:
     neighbours_k: int = 25
     neighbours_temperature: float = 0.1
     neighbours_blend: float = 0.3
+
+    # pair heads for the confusable pairs, each kept where it raises the pair's out-of-fold F1
+    # on dev (an opt-in experiment, not in the shipped head: models/themes/README.md)
+    pair_heads: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.calibration_dev_share < 1.0:
@@ -475,9 +480,19 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         if config.calibrate_on_train
         else dev_positions
     )
+    pair_ids: list[tuple[str, str]] = []
+    if config.pair_heads:
+        pair_ids, pair_oof = choose_pair_heads(
+            x, rows, folds, oof, calibration, dev_positions, ids, config, log
+        )
+        oof = apply_pair_heads(oof, pair_oof, _pair_index(pair_ids, ids))
     thresholds = best_thresholds(oof[calibration], rows.labels[calibration])
     pairs = exclusive_pairs(oof[calibration], thresholds, rows.labels[calibration], ids)
-    weights, bias = fit_heads(x, rows, np.ones(len(rows.texts), bool), config)
+    everything = np.ones(len(rows.texts), bool)
+    weights, bias = fit_heads(x, rows, everything, config)
+    fitted_pairs = [fit_pair_head(x, rows, everything, pair, ids, config) for pair in pair_ids]
+    pair_weights = np.array([w for w, _ in fitted_pairs], np.float32).reshape(-1, x.shape[1])
+    pair_bias = np.array([b for _, b in fitted_pairs], np.float32)
 
     gold_dev = [set(item["themes"]) for item in dev]
     dev_report = multilabel_scores(gold_dev, _sets(oof[dev_positions], thresholds, ids, pairs), ids)
@@ -487,6 +502,9 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
     test_probs = sigmoid(x_test @ weights.T + bias)
     if memory is not None:
         test_probs = memory.blended(test_probs, test_embeddings)
+    if pair_ids:
+        test_sides = sigmoid(x_test @ pair_weights.T + pair_bias)
+        test_probs = apply_pair_heads(test_probs, test_sides, _pair_index(pair_ids, ids))
     test_report = multilabel_scores(
         [set(item["themes"]) for item in test], _sets(test_probs, thresholds, ids, pairs), ids
     )
@@ -505,6 +523,9 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         meta={},
         ngrams=ngrams,
         memory=memory,
+        pairs=pair_ids,
+        pair_weights=pair_weights if pair_ids else None,
+        pair_bias=pair_bias if pair_ids else None,
     )
     head.meta = {
         "version": f"{head.kind}+{head.digest}",
@@ -545,6 +566,84 @@ def train(config: ThemeTrainingConfig, log: Callable[[str], None] = print) -> di
         "team_dev_out_of_fold": dev_report,
         "team_test": test_report,
     }
+
+
+def _pair_index(pairs: Sequence[tuple[str, str]], ids: Sequence[str]) -> list[tuple[int, int]]:
+    return [(ids.index(first), ids.index(second)) for first, second in pairs]
+
+
+def _pair_rows(rows: Rows, mask: np.ndarray, first: int, second: int) -> np.ndarray:
+    """The rows in `mask` labeled for both themes that carry exactly one of them."""
+    known = (rows.known[:, first] > 0) & (rows.known[:, second] > 0)
+    return np.asarray(mask & known & ((rows.labels[:, first] + rows.labels[:, second]) == 1))
+
+
+def fit_pair_head(
+    x: Any,
+    rows: Rows,
+    mask: np.ndarray,
+    pair: tuple[str, str],
+    ids: Sequence[str],
+    config: ThemeTrainingConfig,
+) -> tuple[np.ndarray, float]:
+    """P(second | one of the two) from the rows in `mask` that carry exactly one of `pair`."""
+    first, second = ids.index(pair[0]), ids.index(pair[1])
+    use = _pair_rows(rows, mask, first, second)
+    y = rows.labels[use, second].astype(np.float64)
+    if isinstance(x, np.ndarray):
+        return fit_logistic(x[use], y, rows.weight[use], config.l2)
+    return fit_logistic_lbfgs(x[use], y, rows.weight[use], config.l2)
+
+
+def _f1(pred: np.ndarray, gold: np.ndarray) -> float:
+    total = int(pred.sum() + gold.sum())
+    return 2 * float((pred & gold).sum()) / total if total else 0.0
+
+
+def choose_pair_heads(
+    x: Any,
+    rows: Rows,
+    folds: np.ndarray,
+    oof: np.ndarray,
+    calibration: np.ndarray,
+    dev_positions: np.ndarray,
+    ids: Sequence[str],
+    config: ThemeTrainingConfig,
+    log: Callable[[str], None] = print,
+) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The confusable pairs whose pair head raises the pair's summed out-of-fold F1 on the dev
+    items (drawn like the test split), each theme at the threshold the calibration rows give it,
+    and those heads' out-of-fold P(second | one of the two), one column per kept pair."""
+    kept: list[tuple[str, str]] = []
+    columns: list[np.ndarray] = []
+    dev_gold = rows.labels[dev_positions] > 0
+    for pair in CONFUSABLE_PAIRS:
+        if not set(pair) <= set(ids):
+            continue
+        first, second = ids.index(pair[0]), ids.index(pair[1])
+        if len(np.unique(rows.labels[_pair_rows(rows, folds >= -1, first, second), second])) < 2:
+            log(f"pair head {pair[0]} / {pair[1]}: no rows with one theme each, skipped")
+            continue
+        side = np.full(len(rows.texts), 0.5)
+        for fold in range(FOLDS):
+            coef, intercept = fit_pair_head(x, rows, folds != fold, pair, ids, config)
+            held = np.nonzero(folds == fold)[0]
+            side[held] = sigmoid(x[held] @ coef + intercept)
+        scaled = apply_pair_heads(oof, side[:, None], [(first, second)])
+
+        def pair_f1(probs: np.ndarray, first: int = first, second: int = second) -> float:
+            thresholds = best_thresholds(probs[calibration], rows.labels[calibration])
+            return sum(
+                _f1(probs[dev_positions, j] >= thresholds[j], dev_gold[:, j])
+                for j in (first, second)
+            )
+
+        before, after = pair_f1(oof), pair_f1(scaled)
+        log(f"pair head {pair[0]} / {pair[1]}: dev pair F1 {before:.4f} -> {after:.4f}")
+        if after > before:
+            kept.append((pair[0], pair[1]))
+            columns.append(side)
+    return kept, np.array(columns).T.reshape(len(rows.texts), len(kept))
 
 
 def record_folds(

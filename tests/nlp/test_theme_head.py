@@ -15,6 +15,7 @@ from nlp_pipeline.nlp.theme_head import (
     NeighbourMemory,
     NgramVectorizer,
     TrainedHead,
+    apply_pair_heads,
     file_sha1,
     fit_logistic,
     ngram_terms,
@@ -357,3 +358,56 @@ def test_shipped_head_matches_the_encoder_it_was_trained_on() -> None:
     assert head.meta["encoder"]["sha1"] == file_sha1(encoder_dir / "model.onnx")
     assert head.theme_ids == CORE_THEME_IDS
     assert ((head.thresholds > 0.0) & (head.thresholds < 1.0)).all()
+
+
+def test_pair_heads_scale_each_side_by_its_share() -> None:
+    probs = np.array([[0.8, 0.6, 0.3], [0.8, 0.6, 0.3]])
+    # pair (0, 1): row 0 reads mostly theme 1, row 1 is undecided; theme 2 is in no pair
+    second_side = np.array([[0.9], [0.5]])
+    out = apply_pair_heads(probs, second_side, [(0, 1)])
+    np.testing.assert_allclose(out, [[0.08, 0.54, 0.3], [0.4, 0.3, 0.3]])
+    assert probs[0, 0] == 0.8  # the input is left as it was
+
+
+def test_head_with_pair_heads_round_trips_and_tells_the_pair_apart(tmp_path: Path) -> None:
+    """Both monetary themes fire on anything monetary (embedding dimension 0); the pair head
+    reads dimension 1 for which way the rate goes."""
+    themes, _ = load_taxonomy([MODELS / "themes" / "taxonomy.yaml"])
+    ids = [t.id for t in themes]
+    easing, tightening = ids.index("monetary_easing"), ids.index("monetary_tightening")
+    dim = 4
+    weights = np.zeros((len(ids), dim + len(ids)), np.float32)
+    weights[[easing, tightening], 0] = 12.0
+    pair_weights = np.zeros((1, dim + len(ids)), np.float32)
+    pair_weights[0, 1] = 12.0  # P(tightening | one of the two)
+    head = TrainedHead(
+        ids,
+        ids,
+        weights,
+        np.full(len(ids), -6.0, np.float32),
+        np.full(len(ids), 0.5, np.float32),
+        np.zeros((3, dim)),
+        {},
+        pairs=[("monetary_easing", "monetary_tightening")],
+        pair_weights=pair_weights,
+        pair_bias=np.array([-6.0], np.float32),
+    )
+    models = models_folder_with(head, tmp_path)
+    loaded = TrainedHead.load(models / "themes")
+    assert loaded.pairs == [("monetary_easing", "monetary_tightening")]
+    assert loaded.kind == "embedding-4" and loaded.digest == head.digest
+    tagger = EmbeddingThemeHead.from_models_dir(models, check_encoder=False)
+    assert tagger.version.startswith("embedding-4+")
+    out = tagger.predict(
+        ["hike", "cut", "not monetary"], encoded([[1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0]])
+    )
+    assert set(out[0]) == {"monetary_tightening"}
+    assert set(out[1]) == {"monetary_easing"}
+    assert out[2] == {}
+    # sigmoid(6) * sigmoid(6): the theme's probability times its side's
+    assert out[0]["monetary_tightening"] == pytest.approx(float(sigmoid(np.array(6.0))) ** 2, 1e-3)
+    # pair arrays that do not match the features are refused on load
+    loaded.pair_weights = pair_weights[:, :3]
+    loaded.save(models / "themes")
+    with pytest.raises(ConfigError, match="pair_heads"):
+        TrainedHead.load(models / "themes")

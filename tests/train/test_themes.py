@@ -18,6 +18,7 @@ from nlp_pipeline.train.themes import (
     best_thresholds,
     blend_out_of_fold,
     calibration_rows,
+    choose_pair_heads,
     design_matrix,
     fit_logistic_lbfgs,
     neighbour_memory,
@@ -165,3 +166,32 @@ def test_out_of_fold_votes_never_come_from_the_rows_own_fold() -> None:
     assert blend_out_of_fold(oof, None, embeddings, folds) is oof
     with pytest.raises(ThemeTrainingError, match="neighbours_blend"):
         ThemeTrainingConfig(models_dir=Path("models"), neighbours_blend=1.0)
+
+
+def test_pair_heads_are_kept_only_where_they_raise_dev_f1() -> None:
+    """Easing and tightening share a topic direction (dimension 0) and differ on dimension 1;
+    the theme regressions' out-of-fold scores rate both themes alike on every monetary row, so
+    only a pair head tells them apart. The AI pair has no rows with one of its themes: its head
+    cannot be fitted and is skipped."""
+    ids = ["monetary_easing", "monetary_tightening", "ai_infrastructure", "ai_adoption"]
+    rng = np.random.default_rng(0)
+    n = 80
+    direction = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)  # +1: tightening
+    x = np.column_stack([np.ones(n), direction + rng.normal(0, 0.3, n)])
+    labels = np.zeros((n, 4), np.float32)
+    labels[direction > 0, 1] = 1
+    labels[direction < 0, 0] = 1
+    rows = Rows([str(i) for i in range(n)], labels, np.ones_like(labels), np.ones(n), ["team"] * n)
+    folds = np.arange(n) % 5
+    oof = np.zeros((n, 4))
+    oof[:, :2] = 0.6  # both monetary themes fire everywhere
+    config = ThemeTrainingConfig(models_dir=Path("models"), l2=0.1)
+    everything = np.arange(n)
+    kept, sides = choose_pair_heads(
+        x, rows, folds, oof, everything, everything, ids, config, log=lambda _: None
+    )
+    assert kept == [("monetary_easing", "monetary_tightening")]
+    assert sides.shape == (n, 1)
+    # out of fold, the pair head reads dimension 1: tightening rows lean to the second side
+    assert (sides[direction > 0, 0] > 0.8).mean() > 0.9
+    assert (sides[direction < 0, 0] < 0.2).mean() > 0.9
