@@ -31,8 +31,11 @@ Flow = tuple[str | None, str, float]
 # eclipsed by another, a group rising "as investors shifted ...", and "buy" in stock-pick
 # advice or an acquisition is not a flow; 5: words that are also goods or property ("materials",
 # "real estate") and "momentum"/"growth" count only in their segment senses, one company is not
-# a segment, rescue money is not a flow, size lists, examples after a move into a group
-VERSION = "patterns-5"
+# a segment, rescue money is not a flow, size lists, examples after a move into a group; 6: public
+# money for banks, a company buying a business, a stake or goods, "preferred" as an adjective,
+# options "out of the money", book value, company names and what belongs to a group ("the banks'
+# capital") are not flows or segments; an aside after a segment does not end its clause
+VERSION = "patterns-6"
 SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
 STYLE_SEGMENTS = ("GROWTH", "VALUE", "DEFENSIVE", "CYCLICAL", "MOMENTUM", "QUALITY")
 SECTOR_SEGMENTS = (
@@ -202,7 +205,7 @@ _SIZE_PAIR = re.compile(
     re.IGNORECASE,
 )
 # Bare "growth"/"value" count as styles only when the sentence names both ("from growth to value").
-_BARE_STYLE = re.compile(r"(?<![\w-])(growth|value)(?![\w-])", re.IGNORECASE)
+_BARE_STYLE = re.compile(r"(?<![\w-])(?<!book )(growth|value)(?![\w-])", re.IGNORECASE)
 
 
 _NOT_ATTENTION = r"(?<!focus )(?<!attention )(?<!spotlight )(?<!focus has )(?<!attention has )"
@@ -217,13 +220,29 @@ _CUT = r"(?:cut(?:s|ting)?|reduc(?:e|es|ed|ing)|trim(?:s|med|ming)?|lower(?:s|ed
 _NOT_A_FLOW_BUY = re.compile(
     r"(?:\bshould (?:you|i|investors) |\bwhy (?:you|investors) should |\btime to "
     r"|(?:^|[:!?])\W*)buy\b"
-    r"|\b(?:plans?|planned|agree[sd]?|agreement|offer(?:s|ed)?|deal|bid|move|attempt|talks) "
-    r"to (?:buy|acquire)\b|\bto buy\W*$|\bbuy the dip\b|\bstocks? to buy\b"
+    r"|\b(?:plans?|planned|agree[sd]?|agreement|offer(?:s|ed)?|deal|bids?|move|attempt|talks|"
+    r"discussions|eligible|interest in) "
+    r"to (?:buy|acquire)\b|\bto buy\W*$|\bbuy the dip\b|\bstocks? to buy\b|\bbefore you buy\b"
+    # a company buying a stake, a business or goods: "buy stakes in airlines", "buys aircraft",
+    # "bought Northwest Airlines", "by buying Waze"
+    r"|\b(?:buy(?:s|ing)?|bought) (?:out|up to|half|control|a stake|stakes|(?:a )?majority|"
+    r"slots|aircraft|planes|assets|propert(?:y|ies)|(?:a |an )?(?!Russell\b|S&P\b|Magnificent\b|"
+    r"Mag\b|Big\b|FAANG)(?-i:[A-Z][a-z]))"
+    r"|\b(?:which|that|who) (?:buys|bought)\b|\b(?:interest in|of) buying\b"
     # analysts' ratings and the retailer
     r"|\b(?:strong |a )?buy (?:rank|rating|recommendation)s?\b|\bstrong buy\b|\bbest buy\b"
     r"|\(\s*buy\s*\)"
     # "is to buy U.S. solar energy company Power-One": an acquisition announced
     r"|\b(?:is|are|was|were) to buy\b",
+    re.IGNORECASE,
+)
+
+
+# Words that look like a cue but move no money: "the preferred home for", "preferred by
+# airlines", "out-of-the-money" options. Removed before the cue search, like the "buy" phrases.
+_NOT_A_CUE = re.compile(
+    r"\b(?:the|a|an|its|their|his|her|our|'s) (?:most )?preferred\b"
+    r"|\bpreferred (?:by|stock|shares)\b|\b(?:out|in|at)-of-the-money\b|\b(?:in|at)-the-money\b",
     re.IGNORECASE,
 )
 
@@ -372,8 +391,13 @@ _ENTER_TO = re.compile(
     _MOVE_WORD + r"(?:\s+[\w'’-]+){0,4}?\s+(?:back )?(?:to|towards?)" + _DETERMINERS,
     re.IGNORECASE,
 )
+# "gold miners, where he has a strong overweight, still have some catching up to do": an aside
+# between commas after a segment does not end its clause.
+_ASIDE = r"(?:\s*,[^,;]{1,60},)?"
 _LEAVE_AFTER = re.compile(
-    r"^\W*(?:(?:trade|rally|leadership|names|stocks|shares|giants)\s+)?(?:\w+\s+){0,1}"
+    r"^"
+    + _ASIDE
+    + r"\W*(?:(?:trade|rally|leadership|names|stocks|shares|giants)\s+)?(?:\w+\s+){0,1}"
     + _alternatives(
         r"fades?",
         r"faded",
@@ -394,7 +418,9 @@ _LEAVE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _ENTER_AFTER = re.compile(
-    r"^\W*(?:(?:\w+\s+){0,2})"
+    r"^"
+    + _ASIDE
+    + r"\W*(?:(?:\w+\s+){0,2})"
     + _alternatives(
         r"gain(?:s|ed|ing)? favou?r",
         r"attract(?:s|ed|ing)? (?:buyers|inflows|money|cash|capital)",
@@ -402,7 +428,8 @@ _ENTER_AFTER = re.compile(
         r"post(?:s|ed)?|record(?:s|ed)?|log(?:s|ged)?|had) (?:\w+ ){0,2}inflows?",
         r"(?:are|were|was|is) (?:bought|in favou?r)",
         r"(?:are|were|was|is|has been|have been) (?:\w+ )?(?:a |the )?" + _POPULAR_PLAY,
-        r"(?:(?:have|has) been |are |were |is |was )?(?:catch(?:es|ing)?[- ]up|caught up|"
+        r"(?:(?:have|has) been |are |were |is |was )?(?:(?:some|more|much|a lot of) )?"
+        r"(?:catch(?:es|ing)?[- ]up|caught up|"
         r"play(?:s|ed|ing)? catch[- ]up)",
         # "cyclical shares advancing as investors shifted their bets": the group money lifts
         r"(?:advanc|ris|rall|gain|climb|jump|outperform|surg)\w* (?:\w+ ){0,3}?as investors "
@@ -446,7 +473,12 @@ _FOCUSED = rf"(?:-(?:focused|oriented|heavy|related|linked) {_N})?"
 
 
 # "a solar energy company", "a real estate firm": one company, not the segment.
-_ONE_COMPANY = r"(?! (?:company|firm|group|producer|maker|business|unit|division|subsidiary)\b)"
+_ONE_COMPANY = (
+    r"(?! (?:company|firm|group|producer|maker|business|unit|division|subsidiary|"
+    r"inc|corp|co|ltd|llc|plc|ag|sa|nv)\b)"
+    # "the banks' capital calculations": what belongs to the group, not the group
+    r"(?!['’]s\s)(?!(?<=s)['’]\s)"
+)
 
 
 def _alias_pattern(aliases: Sequence[str]) -> re.Pattern[str]:
@@ -511,7 +543,7 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
         clause = sentence[_clause_start(sentence, mention.start) : mention.start][-80:]
         left = sentence[max(_clause_start(sentence, mention.start), previous_end) : mention.start]
         left = left[-60:]
-        right = sentence[mention.end : mention.end + 60]
+        right = sentence[mention.end : mention.end + 100]
         if _LEAVE_BEFORE.search(left):
             mention.side = LEAVE
         elif _ENTER_BEFORE.search(left) or _ENTER_TO.search(clause):
@@ -539,7 +571,9 @@ def assign_sides(sentence: str, mentions: list[_Mention]) -> None:
 # Public money rescuing banks ("poured into weak Spanish banks", recapitalisation): no market flow.
 _RESCUE = re.compile(
     r"\b(?:bail(?:ed|ing)?[- ]?outs?|recapitali[sz]\w*|rescue (?:fund|package|loan)s?|"
-    r"capital shortfalls?)\b",
+    r"capital shortfalls?|state (?:funds|money|aid)|government money|taxpayers?'? money|"
+    r"inject(?:s|ed|ing)? (?:\w+ ){0,3}(?:money|cash|capital|funds)|(?:fresh|emergency) liquidity|"
+    r"(?:money|cash|capital|liquidity) (?:\w+ ){0,2}to (?:the )?banks)\b",
     re.IGNORECASE,
 )
 
@@ -549,8 +583,12 @@ def _blank(match: re.Match[str]) -> str:
 
 
 def sentence_flows(sentence: str) -> list[Flow]:
-    if "buy" in sentence.lower():
+    lower = sentence.lower()
+    # the substitutions run only where their words are (most sentences have none)
+    if "buy" in lower or "bought" in lower:
         sentence = _NOT_A_FLOW_BUY.sub(_blank, sentence)
+    if "preferred" in lower or "the-money" in lower:
+        sentence = _NOT_A_CUE.sub(_blank, sentence)
     if not _MOVES.search(sentence) or _RESCUE.search(sentence):
         return []
     mentions = segment_mentions(sentence)

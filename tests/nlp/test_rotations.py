@@ -140,6 +140,23 @@ def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str
         # Rescue money and ratings are not market flows.
         "Taxpayer money poured into bailed-out banks last year.",
         "Four stocks with a Zacks Rank #2 (Buy) and strong momentum to consider today.",
+        # Public money for banks and companies.
+        "The state has poured billions of euros of state funds into the remaining lenders.",
+        "Ministers ruled out injecting more money into the banks.",
+        # A company buying a business, a stake or goods.
+        "The lessor, which buys aircraft and leases them to airlines, raised its forecast.",
+        "A regional fund said it had no interest in buying steelmakers or miners.",
+        "I do not have the money to buy stakes in airlines.",
+        "By buying Acme, the search giant moves deeper into mobile technology.",
+        "The group, which bought regional airlines in 2008, now dominates the hub.",
+        # "Preferred" as an adjective, options "out of the money", book value, a company name,
+        # what belongs to a group.
+        "The exchange remains the preferred home for most technology companies.",
+        "The hub is preferred by airlines from three continents.",
+        "Book value, the conglomerate's preferred measure of growth, rose 3 percent.",
+        "Its strategy builds out-of-the-money put protection into positions on large-cap stocks.",
+        "The jury ruled in favor of Acme Biotech Inc in the patent dispute.",
+        "The new rules will feed into the banks' capital calculations.",
     ],
 )
 def test_no_flow_without_both_money_moving_and_a_destination(sentence: str) -> None:
@@ -163,3 +180,23 @@ def test_extractor_keeps_sentence_order_and_uses_known_segments() -> None:
     assert [len(per) for per in out] == [0, 2, 0]
     for source, target, _ in out[1]:
         assert source in SEGMENTS and target in SEGMENTS
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        # an aside between commas after the segment
+        (
+            "Gold miners, where the fund holds a large overweight, still have some catching up "
+            "to do.",
+            {(None, "MATERIALS")},
+        ),
+        # a capitalised segment after "buying" is still a segment
+        ("Investors kept buying Russell 2000 stocks this week.", {(None, "SMALL_CAP")}),
+        ("Traders were buying value stocks rather than growth stocks.", {("GROWTH", "VALUE")}),
+    ],
+)
+def test_flows_read_past_asides_and_company_words(
+    sentence: str, expected: set[tuple[str | None, str]]
+) -> None:
+    assert flows(sentence) == expected
