@@ -34,7 +34,8 @@ Flow = tuple[str | None, str, float]
 # a segment, rescue money is not a flow, size lists, examples after a move into a group; 6: public
 # money for banks, a company buying a business, a stake or goods, "preferred" as an adjective,
 # options "out of the money", book value, company names and what belongs to a group ("the banks'
-# capital") are not flows or segments; an aside after a segment does not end its clause
+# capital") are not flows or segments; an aside after a segment does not end its clause; a long
+# position on a group is money going in
 VERSION = "patterns-6"
 SIZE_SEGMENTS = ("MEGA_CAP", "LARGE_CAP", "MID_CAP", "SMALL_CAP")
 STYLE_SEGMENTS = ("GROWTH", "VALUE", "DEFENSIVE", "CYCLICAL", "MOMENTUM", "QUALITY")
@@ -148,7 +149,9 @@ SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
         r"grocers",
     ),
     "ENERGY": (
-        rf"energy(?: {_N})?",
+        rf"energy {_N}",
+        # "buying into solar energy": a technology or an industry, not the sector's stocks
+        r"(?<!solar )(?<!wind )(?<!nuclear )(?<!renewable )(?<!clean )(?<!green )energy",
         r"oil (?:and gas )?(?:stocks|companies|majors|producers|names)",
         r"drillers",
         r"refiners",
@@ -158,6 +161,7 @@ SEGMENT_ALIASES: dict[str, tuple[str, ...]] = {
         rf"financial {_N}",
         r"(?:regional |big |large )?(?<!central )(?<!investment )banks",
         rf"bank {_N}",
+        rf"(?:bank|insurance)(?: (?:and|&) (?:bank|insurance))? {_N}",
         r"lenders",
         r"insurers",
     ),
@@ -301,6 +305,8 @@ _MOVES = re.compile(
         r"trade (?:fades|faded|fading|unwinds|unwound)",
         # positioning: "a more defensive stance"
         r"(?:stance|posture|positioning|tilt)",
+        # a position taken: "being long on bank stocks"
+        r"(?:go(?:es|ing)?|went|gone|being|be|are|is|stay(?:s|ed|ing)?|turn(?:s|ed|ing)?) long",
         # leadership changing hands: "laggards play catch-up"
         r"catch(?:es|ing)?[- ]up",
         r"caught up",
@@ -381,6 +387,7 @@ _ENTER_BEFORE = re.compile(
         r"embrac(?:e|es|ed|ing)" + _DETERMINERS,
         r"(?:scoop|snap)(?:s|ped|ping|ed)? up" + _DETERMINERS,
         r"beyond" + _DETERMINERS,
+        r"long(?:\s+[\w'’-]+){0,3}?\s+(?:on|in)" + _DETERMINERS,
         _RAISE + " " + _HOLDINGS + r" (?:of|in|to)" + _DETERMINERS,
         r"(?:eclips|overtak|supplant)(?:ed|en) by" + _DETERMINERS,
     ),

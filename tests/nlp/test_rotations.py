@@ -148,6 +148,7 @@ def test_flows_name_the_sides(sentence: str, expected: set[tuple[str | None, str
         "A regional fund said it had no interest in buying steelmakers or miners.",
         "I do not have the money to buy stakes in airlines.",
         "By buying Acme, the search giant moves deeper into mobile technology.",
+        "The engineering group is buying into solar energy as demand shifts to Asia.",
         "The group, which bought regional airlines in 2008, now dominates the hub.",
         # "Preferred" as an adjective, options "out of the money", book value, a company name,
         # what belongs to a group.
@@ -194,6 +195,11 @@ def test_extractor_keeps_sentence_order_and_uses_known_segments() -> None:
         # a capitalised segment after "buying" is still a segment
         ("Investors kept buying Russell 2000 stocks this week.", {(None, "SMALL_CAP")}),
         ("Traders were buying value stocks rather than growth stocks.", {("GROWTH", "VALUE")}),
+        # a long position taken on a group
+        (
+            "The fund's founder is going long next year on bank and insurance stocks.",
+            {(None, "FINANCIALS")},
+        ),
     ],
 )
 def test_flows_read_past_asides_and_company_words(
